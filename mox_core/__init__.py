@@ -1,0 +1,59 @@
+"""mox: the MoXing API (``moxing.tensorflow``) on open-source TensorFlow.
+
+    import mox_core as mox            # or: import moxing.tensorflow as mox
+
+Importing the package defines the run flags (so ``--num_gpus=2`` works next to a script's own
+flags) and finds the installed plugins; TensorFlow and the heavier parts (networks, optimizers,
+datasets, the executor) are imported the first time one of their names is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# hookimpl first: plugin modules loaded while the flags are defined import it from here.
+from mox_core.hookspecs import hookimpl  # isort: skip
+from mox_core.constants import ExportKeys, ModeKeys, NetworkKeys, PreprocessingKeys  # isort: skip
+from mox_core.flags import get_flag, set_flag  # isort: skip
+
+__all__ = [
+    "ExportKeys",
+    "ModeKeys",
+    "NetworkKeys",
+    "PreprocessingKeys",
+    "get_flag",
+    "set_flag",
+    "hookimpl",
+    "get_model_fn",
+    "get_model_meta",
+    "list_networks",
+    "get_optimizer_fn",
+    "learning_rate_scheduler",
+]
+
+# public name -> module that defines it; imported on first access (PEP 562).
+_LAZY = {
+    "get_model_fn": "mox_core.nets",
+    "get_model_meta": "mox_core.nets",
+    "list_networks": "mox_core.plugins",
+    "get_optimizer_fn": "mox_core.optimizer",
+}
+_LAZY_MODULES = {
+    "learning_rate_scheduler": "mox_core.optimizer.learning_rate_scheduler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(_LAZY_MODULES[name])
+    else:
+        raise AttributeError(f"module 'mox_core' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))

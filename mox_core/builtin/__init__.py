@@ -1,0 +1,1 @@
+"""The core's own plugin modules, registered through the public hooks."""

@@ -1,0 +1,170 @@
+"""The ``mox`` command: what is installed (``plugins``, ``nets``, ``flags``).
+
+Every listing reads the registries only: no network module is imported and TensorFlow is not
+loaded. ``--json`` prints the same facts for machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from mox_core import plugins
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _plugins_data() -> list[dict[str, Any]]:
+    data = []
+    for info in plugins.plugin_infos():
+        registered = plugins.registered_by(info.distribution) if info.loaded else {}
+        data.append(
+            {
+                "name": info.name,
+                "module": info.module,
+                "distribution": info.distribution,
+                "version": info.version,
+                "loaded": info.loaded,
+                "error": info.error,
+                "registered": registered,
+            }
+        )
+    # several built-in modules share one distribution: report what it registered once.
+    merged: dict[str, dict[str, Any]] = {}
+    for entry in data:
+        key = entry["distribution"] if entry["distribution"] == plugins.CORE_DISTRIBUTION else (
+            f"{entry['distribution']}:{entry['name']}"
+        )
+        if key in merged:
+            merged[key]["modules"].append(entry["module"])
+            continue
+        entry["modules"] = [entry.pop("module")]
+        merged[key] = entry
+    return list(merged.values())
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    data = _plugins_data()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for entry in data:
+        status = "" if entry["loaded"] else "  [FAILED TO LOAD]"
+        print(f"{entry['distribution']} {entry['version']}  ({', '.join(entry['modules'])}){status}")
+        if entry["error"]:
+            print(f"    error: {entry['error']}")
+        elif not entry["registered"]:
+            print("    registers nothing")
+        for kind, names in entry["registered"].items():
+            print(f"    {kind}: {', '.join(names)}")
+    return 0
+
+
+def cmd_nets(args: argparse.Namespace) -> int:
+    networks = plugins.registry("networks")
+    names = networks.names(args.pattern)
+    records = [networks.get(name) for name in names]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": rec.name,
+                        "distribution": rec.distribution,
+                        "default_image_size": rec.default_image_size,
+                        "default_labels_offset": rec.default_labels_offset,
+                        "default_logits_pattern": rec.default_logits_pattern,
+                        "preprocessing": rec.preprocessing,
+                        "description": rec.description,
+                    }
+                    for rec in records
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not records:
+        what = f"matching {args.pattern!r} " if args.pattern else ""
+        print(f"no network {what}is installed (pip install mox-nets-classic mox-nets-mobile)")
+        return 1 if args.pattern else 0
+    rows = [
+        [rec.name, str(rec.default_image_size), str(rec.default_labels_offset),
+         rec.preprocessing or "", rec.distribution]
+        for rec in records
+    ]
+    _print_table(rows, ["NAME", "SIZE", "OFFSET", "PREPROCESSING", "DISTRIBUTION"])
+    return 0
+
+
+def cmd_flags(args: argparse.Namespace) -> int:
+    from mox_core import flags
+
+    specs = flags.flag_specs()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": spec.name,
+                        "type": spec.type,
+                        "default": spec.default,
+                        "value": flags.get_flag(spec.name),
+                        "help": spec.help,
+                        "distribution": spec.distribution,
+                    }
+                    for spec in specs
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    for spec in specs:
+        value = flags.get_flag(spec.name)
+        shown = f"default {spec.default!r}" + ("" if value == spec.default else f", now {value!r}")
+        print(f"--{spec.name} ({spec.type}, {shown})  [{spec.distribution}]")
+        print(f"    {spec.help}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mox", description="mox: MoXing-style training on TensorFlow, extended by plugins."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list plugins, their versions and what they register")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("nets", help="list installed networks")
+    p.add_argument("pattern", nargs="?", default=None, help="shell-style pattern, e.g. 'resnet*'")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_nets)
+
+    p = sub.add_parser("flags", help="list the run flags with types, defaults and help")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_flags)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.func(args)
+    except (ValueError, RuntimeError) as exc:
+        print(f"mox: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `mox flags | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

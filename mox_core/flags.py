@@ -1,0 +1,179 @@
+"""Run flags: ``get_flag`` / ``set_flag`` over absl's flag registry.
+
+The flags are defined in ``absl.flags.FLAGS``, the registry behind ``tf.compat.v1.flags`` and
+``tf.compat.v1.app.run``, when ``mox_core`` is imported. A script that defines its own flags
+and calls ``tf.app.run()`` therefore gets one command line for both (``--num_gpus=2
+--batch_size=64``). When nothing has parsed the command line yet, the first ``get_flag`` or
+``set_flag`` parses the known flags from ``sys.argv`` and leaves the rest alone, so MoXing
+scripts that call ``mox.run`` at module level still see ``--num_gpus=2``.
+
+The flags themselves come from plugins through the ``mox_flags`` hook; the core's own are in
+``mox_core.builtin.flags``. Names that user scripts define themselves are refused
+(``USER_SCRIPT_FLAGS``): defining them here would crash those scripts with absl's
+``DuplicateFlagError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import warnings
+from typing import Any
+
+from absl import flags as absl_flags
+
+from mox_core.registry import FlagSpec
+
+FLAGS = absl_flags.FLAGS
+
+#: Flags that MoXing-style scripts define themselves; mox never defines these.
+USER_SCRIPT_FLAGS = frozenset(
+    {
+        "data_url",
+        "train_url",
+        "batch_size",
+        "log_dir",
+        "checkpoint_path",
+        "checkpoint_url",
+        "max_number_of_steps",
+        "log_every_n_steps",
+        "save_summary_steps",
+        "save_summaries_steps",
+        "save_model_secs",
+        "save_interval_secs",
+        "data_format",
+        "run_mode",
+        "model_name",
+        "dataset_name",
+        "weight_decay",
+        "momentum",
+        "num_readers",
+        "private_num_threads",
+        "learning_rate",
+        "learning_rate_strategy",
+        "optimizer",
+        "num_epochs",
+        "image_size",
+    }
+)
+
+_DEFINERS = {
+    "string": absl_flags.DEFINE_string,
+    "integer": absl_flags.DEFINE_integer,
+    "float": absl_flags.DEFINE_float,
+    "boolean": absl_flags.DEFINE_boolean,
+    "enum": absl_flags.DEFINE_enum,
+}
+
+_MODULE_NAME = "mox_core.flags"
+
+#: name -> spec of every flag mox defined (or found already defined with that name).
+_defined: dict[str, FlagSpec] = {}
+
+
+class FlagDefinitionWarning(UserWarning):
+    """A plugin's flag was not defined (reserved name, bad type, or already taken)."""
+
+
+def _define(spec: FlagSpec) -> None:
+    if spec.name in _defined:
+        return
+    owner = f"distribution {spec.distribution!r}" if spec.distribution else "a plugin"
+    if spec.name in USER_SCRIPT_FLAGS:
+        warnings.warn(
+            f"mox flag {spec.name!r} of {owner} is not defined: user scripts define "
+            f"{spec.name!r} themselves, so mox leaves that name to them",
+            FlagDefinitionWarning,
+            stacklevel=2,
+        )
+        return
+    definer = _DEFINERS.get(spec.type)
+    if definer is None:
+        warnings.warn(
+            f"mox flag {spec.name!r} of {owner} has unknown type {spec.type!r}; "
+            f"expected one of {', '.join(_DEFINERS)}",
+            FlagDefinitionWarning,
+            stacklevel=2,
+        )
+        return
+    if spec.name in FLAGS:
+        # Defined before mox was imported (by the script or another library): keep theirs.
+        warnings.warn(
+            f"flag {spec.name!r} is already defined by {FLAGS.find_module_defining_flag(spec.name)}; "
+            f"mox uses that definition instead of the one of {owner}",
+            FlagDefinitionWarning,
+            stacklevel=2,
+        )
+        _defined[spec.name] = spec
+        return
+    if spec.type == "enum":
+        definer(spec.name, spec.default, list(spec.choices), spec.help, module_name=_MODULE_NAME)
+    else:
+        definer(spec.name, spec.default, spec.help, module_name=_MODULE_NAME)
+    _defined[spec.name] = spec
+
+
+def define_flags() -> None:
+    """Define every plugin's flags in absl's registry (idempotent)."""
+    from mox_core.plugins import registry
+
+    for spec in registry("flags"):
+        _define(spec)
+
+
+def flag_specs() -> list[FlagSpec]:
+    """The specs of every flag mox defined, in registry order."""
+    define_flags()
+    return list(_defined.values())
+
+
+def _ensure_parsed() -> None:
+    if FLAGS.is_parsed():
+        return
+    argv = sys.argv if sys.argv and sys.argv[0] is not None else ["mox"]
+    try:
+        FLAGS(list(argv), known_only=True)
+    except absl_flags.Error as exc:
+        raise ValueError(f"bad command-line flag: {exc}") from None
+
+
+def _lookup(name: str) -> absl_flags.Flag:
+    define_flags()
+    if isinstance(name, str) and name in FLAGS:
+        return FLAGS[name]
+    known = list(_defined)
+    close = difflib.get_close_matches(str(name), known, n=5, cutoff=0.5)
+    message = f"unknown flag {name!r}."
+    if close:
+        message += f" Closest known flags: {', '.join(close)}."
+    message += " `mox flags` lists them all."
+    raise ValueError(message)
+
+
+def get_flag(name: str) -> Any:
+    """The current value of run flag ``name`` (parsing ``sys.argv`` on first use)."""
+    flag = _lookup(name)
+    _ensure_parsed()
+    return flag.value
+
+
+def set_flag(name: str, value: Any) -> None:
+    """Set run flag ``name`` to ``value`` (converted and checked as the command line would).
+
+    Call it before ``mox.run`` and outside ``input_fn`` / ``model_fn`` / ``optimizer_fn``.
+    """
+    flag = _lookup(name)
+    _ensure_parsed()
+    try:
+        parsed = flag.parser.parse(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"flag {name!r} expects a value of type {flag.flag_type()}, got {value!r}: {exc}"
+        ) from None
+    try:
+        setattr(FLAGS, name, parsed)
+    except absl_flags.Error as exc:
+        raise ValueError(f"flag {name!r} rejected {value!r}: {exc}") from None
+
+
+define_flags()
