@@ -17,6 +17,7 @@ def mox_networks():
             builder="mox_nets_classic.lenet:lenet",
             default_image_size=28,
             default_labels_offset=0,
+            default_logits_pattern="fc4",  # TF-Slim's LeNet names its logits layer fc4
             preprocessing=PreprocessingKeys.LENET,
             description="LeNet-5 style network of TF-Slim (2 conv + 2 fully connected layers)",
         ),
