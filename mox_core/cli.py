@@ -90,6 +90,9 @@ def cmd_nets(args: argparse.Namespace) -> int:
         )
         return 0
     if not records:
+        if args.pattern and not any(ch in args.pattern for ch in "*?["):
+            print(networks.unknown_message(args.pattern))  # names the plugin to install
+            return 1
         what = f"matching {args.pattern!r} " if args.pattern else ""
         print(f"no network {what}is installed (pip install mox-nets-classic mox-nets-mobile)")
         return 1 if args.pattern else 0

@@ -38,6 +38,12 @@ def test_nets_with_a_pattern_that_matches_nothing_says_so():
     assert json.loads(mox("nets", "no_such_net*", "--json").stdout) == []
 
 
+def test_nets_with_the_name_of_a_missing_api_network_says_what_to_install():
+    result = mox("nets", "pnasnet_large")
+    assert result.returncode == 1
+    assert "provided by the distribution 'mox-nets-mobile'" in result.stdout
+
+
 def test_flags_lists_types_defaults_and_help():
     result = mox("flags")
     assert result.returncode == 0, result.stderr
