@@ -1,10 +1,36 @@
-"""The executor's namespace (``moxing.tensorflow.executor`` in MoXing's API).
+"""The executor (``moxing.tensorflow.executor``): ``run`` and what ``model_fn`` returns.
 
-It holds the run flags and run-mode constants that MoXing documents under this path; ``run``,
-``ModelSpec`` and the session hooks join them with the executor itself.
+``run`` drives TRAIN / EVAL / PREDICT / EXPORT; ``ModelSpec`` and ``ExportSpec`` are what
+``model_fn`` returns; ``get_collection`` and ``var_scope`` are for use inside ``model_fn``; the
+hooks are MoXing's session hooks. The run flags and mode constants live here too, as in MoXing.
 """
 
 from mox_core.constants import ExportKeys, ModeKeys
+from mox_core.executor.hooks import (
+    AggregativeSessionRunHook,
+    EarlyStoppingHook,
+    FeedSessionRunHook,
+    LogEvaluationMetricHook,
+    PlateauLREarlyStoppingHook,
+)
+from mox_core.executor.runner import run
+from mox_core.executor.specs import ExportSpec, ModelSpec
+from mox_core.executor.towers import get_collection, var_scope
 from mox_core.flags import get_flag, set_flag
 
-__all__ = ["ExportKeys", "ModeKeys", "get_flag", "set_flag"]
+__all__ = [
+    "AggregativeSessionRunHook",
+    "EarlyStoppingHook",
+    "ExportKeys",
+    "ExportSpec",
+    "FeedSessionRunHook",
+    "LogEvaluationMetricHook",
+    "ModeKeys",
+    "ModelSpec",
+    "PlateauLREarlyStoppingHook",
+    "get_collection",
+    "get_flag",
+    "run",
+    "set_flag",
+    "var_scope",
+]

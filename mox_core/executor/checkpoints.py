@@ -1,0 +1,106 @@
+"""Finding checkpoints and warm-starting from them with include / exclude patterns."""
+
+from __future__ import annotations
+
+import re
+
+import tensorflow.compat.v1 as tf
+
+
+def resolve_checkpoint(path: str, what: str = "checkpoint_path") -> str:
+    """The checkpoint prefix that ``path`` names: a prefix (``model.ckpt-100``) or a folder
+    (its newest checkpoint). ``ValueError`` naming ``path`` when there is none."""
+    if not path:
+        raise ValueError(f"{what} is required here and was not given")
+    if tf.io.gfile.isdir(path):
+        latest = tf.train.latest_checkpoint(path)
+        if latest is None:
+            raise ValueError(f"{what} {path!r} is a folder with no checkpoint in it (no "
+                             f"'checkpoint' state file naming a complete checkpoint)")
+        return latest
+    if tf.io.gfile.exists(path + ".index"):
+        return path
+    raise ValueError(
+        f"{what} {path!r} is neither a folder holding checkpoints nor a checkpoint prefix "
+        f"(like log_dir/model.ckpt-100, for which {path}.index would exist)"
+    )
+
+
+def split_patterns(text: str | None) -> list[str]:
+    """``'global_step, logits'`` -> ``['global_step', 'logits']`` (regular expressions)."""
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _compile(patterns: list[str], flag: str) -> list[re.Pattern]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ValueError(f"flag {flag}: {pattern!r} is not a valid regular expression: "
+                             f"{exc}") from None
+    return compiled
+
+
+def select(names: list[str], include: str | None, exclude: str | None,
+           include_flag: str, exclude_flag: str) -> list[str]:
+    """Names matching an ``include`` pattern (all when none) and no ``exclude`` pattern.
+
+    Patterns are comma-separated regular expressions searched anywhere in the name, so a plain
+    word such as ``logits`` matches every variable with ``logits`` in its name.
+    """
+    included = _compile(split_patterns(include), include_flag)
+    excluded = _compile(split_patterns(exclude), exclude_flag)
+    return [
+        name for name in names
+        if (not included or any(p.search(name) for p in included))
+        and not any(p.search(name) for p in excluded)
+    ]
+
+
+def warm_start_saver(checkpoint: str, include: str | None, exclude: str | None):
+    """A ``Saver`` restoring the current graph's variables that ``checkpoint`` holds.
+
+    The global step is never restored (fine-tuning starts counting at 0) and neither are
+    variables the patterns leave out or the checkpoint lacks (optimizer slots, new layers): those
+    keep their initial values and are listed in the log. A variable whose shape differs from the
+    checkpoint's is an error that names it and suggests ``checkpoint_exclude_patterns``.
+    """
+    in_checkpoint = dict(tf.train.list_variables(checkpoint))
+    variables = {v.op.name: v for v in tf.global_variables()}
+    global_step = tf.train.get_global_step()
+    skip = {global_step.op.name} if global_step is not None else set()
+    wanted = select([n for n in variables if n not in skip], include, exclude,
+                    "checkpoint_include_patterns", "checkpoint_exclude_patterns")
+    restore, missing = [], []
+    for name in wanted:
+        if name not in in_checkpoint:
+            missing.append(name)
+            continue
+        shape = variables[name].shape.as_list()
+        if list(in_checkpoint[name]) != shape:
+            raise ValueError(
+                f"cannot warm-start variable {name!r} from {checkpoint}: the model's shape is "
+                f"{shape} but the checkpoint's is {list(in_checkpoint[name])}; exclude it with "
+                f"mox.set_flag('checkpoint_exclude_patterns', ...) (e.g. 'logits' when the "
+                f"number of classes changed)"
+            )
+        restore.append(variables[name])
+    if not restore:
+        raise ValueError(f"warm start from {checkpoint} would restore no variable: none of the "
+                         f"model's variables are in it (after include/exclude patterns)")
+    tf.logging.info("Warm start: restoring %d variables from %s", len(restore), checkpoint)
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        tf.logging.info("Warm start: %d variables are not in the checkpoint and keep their "
+                        "initial values: %s", len(missing), shown)
+    return tf.train.Saver(var_list=restore)
+
+
+def checkpoint_global_step(checkpoint: str) -> int | None:
+    """The global step stored in ``checkpoint``, or ``None`` if it holds none."""
+    reader = tf.train.load_checkpoint(checkpoint)
+    name = tf.GraphKeys.GLOBAL_STEP
+    if reader.has_tensor(name):
+        return int(reader.get_tensor(name))
+    return None
