@@ -38,6 +38,18 @@ _LAZY = {
     "get_model_meta": "mox_core.nets",
     "list_networks": "mox_core.plugins",
     "get_optimizer_fn": "mox_core.optimizer",
+    "get_optimizer_wrapper_fn": "mox_core.optimizer",
+    "run": "mox_core.executor",
+    "ModelSpec": "mox_core.executor",
+    "ExportSpec": "mox_core.executor",
+    "get_collection": "mox_core.executor",
+    "var_scope": "mox_core.executor",
+    "AggregativeSessionRunHook": "mox_core.executor",
+    "FeedSessionRunHook": "mox_core.executor",
+    "LogEvaluationMetricHook": "mox_core.executor",
+    "EarlyStoppingHook": "mox_core.executor",
+    "PlateauLREarlyStoppingHook": "mox_core.executor",
+    "get_data_augmentation_fn": "mox_core.preprocessing",
 }
 _LAZY_MODULES = {
     "learning_rate_scheduler": "mox_core.optimizer.learning_rate_scheduler",

@@ -36,6 +36,7 @@ CORE_DISTRIBUTION = "mox-core"
 BUILTIN_PLUGINS = (
     "mox_core.builtin.flags",
     "mox_core.builtin.optimizers",
+    "mox_core.builtin.preprocessing",
 )
 
 

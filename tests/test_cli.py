@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from mox_core import plugins
+
 
 def mox(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -19,7 +21,9 @@ def test_plugins_lists_the_core_with_its_version_and_registrations():
     first = result.stdout.splitlines()[0]
     assert first.startswith("mox-core ")
     assert "mox_core.builtin.optimizers" in first
-    assert "    optimizers: adadelta, adagrad, adam, ftrl, momentum, rmsprop, sgd" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith("    optimizers: "))
+    assert {"adadelta", "adagrad", "adam", "ftrl", "momentum", "rmsprop", "sgd"} <= set(
+        line.split(": ", 1)[1].split(", "))
     assert "    flags: " in result.stdout and "num_gpus" in result.stdout
 
 
@@ -28,7 +32,7 @@ def test_plugins_json_is_machine_readable():
     core = next(entry for entry in data if entry["distribution"] == "mox-core")
     assert core["loaded"] is True
     assert core["registered"]["optimizers"][0] == "adadelta"
-    assert set(core["modules"]) == {"mox_core.builtin.flags", "mox_core.builtin.optimizers"}
+    assert core["modules"] == list(plugins.BUILTIN_PLUGINS)
 
 
 def test_nets_with_a_pattern_that_matches_nothing_says_so():

@@ -575,10 +575,11 @@ def _evaluate(config: _Config) -> dict[str, float]:
 
 def _write_eval_summary(config: _Config, means: dict[str, float]) -> None:
     step = checkpoints.checkpoint_global_step(config.checkpoint_path) or 0
-    writer = tf.summary.FileWriterCache.get(os.path.join(config.log_dir, "eval"))
     summary = tf.Summary(value=[tf.Summary.Value(tag=k, simple_value=v) for k, v in means.items()])
-    writer.add_summary(summary, step)
-    writer.flush()
+    with tf.Graph().as_default():  # FileWriter refuses to run eagerly
+        writer = tf.summary.FileWriter(os.path.join(config.log_dir, "eval"))
+        writer.add_summary(summary, step)
+        writer.close()
 
 
 def _predict(config: _Config) -> None:
