@@ -68,8 +68,8 @@ def _check_tensors(values: list[Any]) -> None:
         for leaf in tf.nest.flatten(value):
             if not isinstance(leaf, (tf.Tensor, tf.SparseTensor, tf.Variable)):
                 raise TypeError(
-                    f"input_fn returned a {type(leaf).__name__} as input {index}; it must return "
-                    f"tensors, a tuple/list of tensors, or a tf.data.Dataset"
+                    f"input {index} from input_fn is of type {type(leaf).__name__}; input_fn "
+                    f"must return tensors, a tuple/list of tensors, or a tf.data.Dataset"
                 )
 
 
