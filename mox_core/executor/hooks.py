@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
 
@@ -207,7 +208,7 @@ class PlateauLREarlyStoppingHook(_MonitorMixin, _InterModeEvaluationHook):
         super().__init__(monitor_info, batch_size, samples_in_train, samples_in_eval,
                          evaluate_every_n_epochs, prefix)
         self._init_monitor(monitor, min_delta, patience, mode)
-        if not isinstance(learning_rate, tf.Variable):
+        if not isinstance(learning_rate, tf2.Variable):  # compat.v1's class misses resource ones
             raise ValueError("PlateauLREarlyStoppingHook learning_rate must be a tf.Variable "
                              "(e.g. tf.get_variable('lr', initializer=0.1, trainable=False)) "
                              f"that optimizer_fn uses, got {type(learning_rate).__name__}")

@@ -1,0 +1,125 @@
+"""Session hooks: feeding placeholders, and evaluating on inter-mode data while training."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+from executor_models import dataset_input_fn, linear_model_fn, read_variable
+
+import mox_core as mox
+
+
+def test_feed_session_run_hook_feeds_a_placeholder_every_step(tmp_path):
+    def model_fn(inputs, mode):
+        spec = linear_model_fn(inputs, mode)
+        scale = tf.placeholder(tf.float32, shape=())
+        return mox.ModelSpec(loss=spec.loss * scale, log_info={"scale": scale},
+                             hooks=[mox.FeedSessionRunHook({scale: 0.0})])
+
+    mox.run(input_fn=dataset_input_fn(epochs=10), model_fn=model_fn,
+            optimizer_fn=mox.get_optimizer_fn("sgd", 0.5), run_mode=mox.ModeKeys.TRAIN,
+            batch_size=16, log_dir=str(tmp_path), max_number_of_steps=5)
+    # a zero loss scale fed every step: the weights never moved
+    np.testing.assert_array_equal(read_variable(tmp_path), np.zeros((4, 1), np.float32))
+
+
+def test_a_custom_aggregative_hook_must_implement_the_three_methods():
+    class Incomplete(mox.AggregativeSessionRunHook):
+        def support_aggregation(self):
+            return False
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()
+
+
+def train_with_hook(tmp_path, make_hook, learning_rate=0.1, steps=40):
+    hooks = []
+
+    def model_fn(inputs, mode):
+        spec = linear_model_fn(inputs, mode)
+        lr = tf.get_variable("lr", initializer=learning_rate, trainable=False)
+        hook = make_hook(spec, lr)
+        hooks.append((mode, hook))
+        spec.hooks = [hook]
+        return spec
+
+    def optimizer_fn():  # the optimizer reads the model's "lr" variable, which hooks may change
+        with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+            return tf.train.GradientDescentOptimizer(tf.get_variable("lr"))
+
+    mox.run(input_fn=dataset_input_fn(epochs=1000), model_fn=model_fn,
+            optimizer_fn=optimizer_fn, run_mode=mox.ModeKeys.TRAIN,
+            inter_mode=mox.ModeKeys.EVAL, batch_size=16, log_dir=str(tmp_path),
+            max_number_of_steps=steps, log_every_n_steps=100)
+    return hooks
+
+
+def evaluation_lines(caplog, prefix):
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith(prefix + " step")]
+
+
+def test_early_stopping_stops_when_the_monitor_stalls(tmp_path, caplog):
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        hooks = train_with_hook(
+            tmp_path,
+            lambda spec, lr: mox.EarlyStoppingHook(
+                monitor_info={"loss": spec.loss}, monitor="loss", batch_size=16,
+                samples_in_train=64, samples_in_eval=64, patience=2, min_delta=0.01),
+            learning_rate=0.0)
+    # 64 samples / 16 = 4 steps an epoch; the loss never changes, so the second and third
+    # evaluations do not improve and training stops after the third, at local step 11.
+    lines = evaluation_lines(caplog, "[EarlyStopping]")
+    assert [line.split()[2] for line in lines] == ["3", "7", "11"]
+    assert lines[0].startswith("[EarlyStopping] step: 3 loss: ")
+    assert read_variable(tmp_path, "global_step") == 12
+    modes = [mode for mode, _ in hooks]
+    assert modes == [mox.ModeKeys.TRAIN, mox.ModeKeys.EVAL]  # the inter-mode instance ran
+    inter_hook = hooks[1][1]
+    assert inter_hook.stopped_at == 11 and len(inter_hook.history) == 3
+
+
+def test_early_stopping_lets_an_improving_model_train_to_the_end(tmp_path):
+    hooks = train_with_hook(
+        tmp_path,
+        lambda spec, lr: mox.EarlyStoppingHook(
+            monitor_info={"loss": spec.loss}, monitor="loss", batch_size=16,
+            samples_in_train=64, samples_in_eval=64, patience=1, min_delta=0.0),
+        learning_rate=0.05, steps=24)
+    inter_hook = hooks[1][1]
+    losses = [h["loss"] for h in inter_hook.history]
+    assert len(losses) == 6 and losses == sorted(losses, reverse=True)
+    assert inter_hook.stopped_at is None
+    assert read_variable(tmp_path, "global_step") == 24
+
+
+def test_each_evaluation_reads_the_whole_eval_data_once(tmp_path):
+    hooks = train_with_hook(
+        tmp_path,
+        lambda spec, lr: mox.LogEvaluationMetricHook(
+            monitor_info={"loss": spec.loss}, batch_size=16, samples_in_train=64,
+            samples_in_eval=64, evaluate_every_n_epochs=2, prefix="[Eval]"),
+        learning_rate=0.0, steps=16)
+    history = hooks[1][1].history
+    assert len(history) == 2  # every 2 epochs of 4 steps in 16 steps
+    # no training happened (lr 0), so both passes over the same data give the same mean
+    assert history[0]["loss"] == pytest.approx(history[1]["loss"], rel=1e-6)
+
+
+def test_plateau_hook_lowers_the_learning_rate_then_stops(tmp_path, caplog):
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        train_with_hook(
+            tmp_path,
+            lambda spec, lr: mox.PlateauLREarlyStoppingHook(
+                monitor_info={"loss": spec.loss}, monitor="loss", learning_rate=lr,
+                batch_size=16, samples_in_train=64, samples_in_eval=64, patience=1,
+                min_delta=0.01, lr_decay_factor=0.5, max_lr_decays=2),
+            learning_rate=1e-6, steps=100)
+    drops = [r.getMessage() for r in caplog.records if "learning rate now" in r.getMessage()]
+    assert len(drops) == 2
+    assert read_variable(tmp_path, "lr") == pytest.approx(2.5e-7)
+    assert read_variable(tmp_path, "global_step") == 16  # 4th evaluation, at local step 15
