@@ -117,19 +117,22 @@ def test_eval_needs_log_info(tmp_path):
                 batch_size=8, checkpoint_path=str(tmp_path))
 
 
-def test_variables_made_with_tf_variable_cannot_be_shared_between_towers():
-    def unshared(inputs, mode):
+def test_model_fn_calls_that_create_different_variables_are_refused():
+    calls = []
+
+    def changing(inputs, mode):
         x, y = inputs
-        w = tf.Variable(tf.zeros([4, 1]), name="w")
+        calls.append(mode)
+        w = tf.Variable(tf.zeros([4, 1]), name=f"w{len(calls)}")  # a new name on every call
         loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
         return mox.ModelSpec(loss=loss, log_info={"loss": loss})
 
     mox.set_flag("num_gpus", 2)
     try:
         with pytest.raises(ValueError, match=r"model_fn created new variables when called again "
-                                             r"for another device .* create them with "
-                                             r"tf.get_variable"):
-            run(model_fn=unshared)
+                                             r"for another device or for inter_mode: w2\. Every "
+                                             r"call must create the same variables"):
+            run(model_fn=changing)
     finally:
         mox.set_flag("num_gpus", 1)
 

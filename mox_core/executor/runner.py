@@ -27,7 +27,7 @@ from mox_core.executor.export import export_dir_for, write_saved_model
 from mox_core.executor.hooks import AggregativeSessionRunHook
 from mox_core.executor.inputs import Inputs, build_inputs, call_with_mode
 from mox_core.executor.specs import ModelSpec
-from mox_core.executor.towers import Tower, tower_context
+from mox_core.executor.towers import Tower, VariableSharing, tower_context
 from mox_core.flags import get_flag
 
 _UNSET = object()
@@ -248,8 +248,9 @@ def _device_function(device: str | None, parameter_device: str | None):
     return place
 
 
-def _build_model(config: _Config, mode: str, reuse: bool = False, name: str = "",
-                 reinitializable: bool = False) -> _Model:
+def _build_model(config: _Config, mode: str, sharing: VariableSharing, reuse: bool = False,
+                 name: str = "", reinitializable: bool = False) -> _Model:
+    """Call ``model_fn`` once per tower; ``sharing`` spans every call made in one graph."""
     towers = config.towers
     inputs = build_inputs(config.input_fn, mode, towers.count, config.batch_size,
                           config.auto_batch, reinitializable)
@@ -266,8 +267,9 @@ def _build_model(config: _Config, mode: str, reuse: bool = False, name: str = ""
             function = _device_function(device, towers.parameter_device)
             if function is not None:
                 stack.enter_context(tf.device(function))
-            stack.enter_context(tower_context(Tower(index, towers.count,
-                                                    scope + "/" if scope else "")))
+            tower = Tower(index, towers.count, scope + "/" if scope else "")
+            stack.enter_context(tower_context(tower))
+            stack.enter_context(sharing.call(tower))
             spec = call_with_mode(config.model_fn, "model_fn", list(inputs.per_tower[index]),
                                   mode)
         if not isinstance(spec, ModelSpec):
@@ -278,9 +280,9 @@ def _build_model(config: _Config, mode: str, reuse: bool = False, name: str = ""
         if share and created:
             raise ValueError(
                 f"model_fn created new variables when called again for another device or for "
-                f"inter_mode: {', '.join(sorted(created)[:5])}. Variables made with tf.Variable "
-                f"(or Keras layers created anew on each call) are not shared; create them with "
-                f"tf.get_variable inside a tf.variable_scope so every call reuses them"
+                f"inter_mode: {', '.join(sorted(created)[:5])}. Every call must create the same "
+                f"variables under the same names (tf.get_variable in a fixed tf.variable_scope, "
+                f"or layers and tf.Variable objects named the same way each call)"
             )
         specs.append(spec)
     return _Model(inputs, specs)
@@ -460,7 +462,8 @@ def _train(config: _Config):
     graph = tf.Graph()
     with graph.as_default():
         global_step = tf.train.get_or_create_global_step()
-        model = _build_model(config, ModeKeys.TRAIN)
+        sharing = VariableSharing()
+        model = _build_model(config, ModeKeys.TRAIN, sharing)
         step_value = _train_op(config, model.specs, global_step)
         hooks: list[tf.train.SessionRunHook] = list(_user_hooks(model.specs, inter=False))
         inter_wanted = _user_hooks(model.specs, inter=True)
@@ -469,7 +472,7 @@ def _train(config: _Config):
             raise ValueError(f"{names} evaluate on inter-mode data: pass inter_mode="
                              f"mox.ModeKeys.EVAL (and make input_fn serve that mode) to mox.run")
         if config.inter_mode is not None:
-            inter = _build_model(config, config.inter_mode, reuse=True, name="inter",
+            inter = _build_model(config, config.inter_mode, sharing, reuse=True, name="inter",
                                  reinitializable=True)
             for hook in _user_hooks(inter.specs, inter=True):
                 if inter.inputs.initializer is not None:
@@ -538,7 +541,7 @@ def _evaluate(config: _Config) -> dict[str, float]:
     graph = tf.Graph()
     with graph.as_default():
         tf.train.get_or_create_global_step()
-        model = _build_model(config, ModeKeys.EVAL)
+        model = _build_model(config, ModeKeys.EVAL, VariableSharing())
         log_tensors = _log_tensors(model.specs)
         first_tower_only = len(model.specs) > 1 and get_flag("log_first_clone")
         count = model.inputs.tower_batches[0] if first_tower_only else model.inputs.dynamic_batch
@@ -586,7 +589,7 @@ def _predict(config: _Config) -> None:
     graph = tf.Graph()
     with graph.as_default():
         tf.train.get_or_create_global_step()
-        model = _build_model(config, ModeKeys.PREDICT)
+        model = _build_model(config, ModeKeys.PREDICT, VariableSharing())
         fetches = [spec.output_info for spec in model.specs]
         buffer: list[dict[str, Any]] = []
         calls = 0
@@ -625,7 +628,8 @@ def _export_from(config: _Config, checkpoint: str, trained_inputs: Inputs | None
                                               name=f"input_{i}"), value)
             for i, value in enumerate(trained_inputs.per_tower[0])
         ]
-        with tower_context(Tower(0, 1, "")):
+        tower = Tower(0, 1, "")
+        with tower_context(tower), VariableSharing().call(tower):
             spec = call_with_mode(config.model_fn, "model_fn", placeholders, ModeKeys.EXPORT)
         if not isinstance(spec, ModelSpec):
             raise TypeError(f"model_fn must return a mox.ModelSpec, got {type(spec).__name__} "

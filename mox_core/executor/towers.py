@@ -7,6 +7,7 @@ and with mixed precision.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import threading
@@ -85,3 +86,67 @@ def var_scope(force_dtype=None):
 
     with tf.variable_scope(tf.get_variable_scope(), custom_getter=cast_getter):
         yield
+
+
+def _strip_prefix(name: str, prefix: str) -> str:
+    prefix = prefix.rstrip("/")
+    if prefix and (name == prefix or name.startswith(prefix + "/")):
+        return name[len(prefix):].lstrip("/")
+    return name
+
+
+@contextlib.contextmanager
+def _fresh_keras_names():
+    """Keras names new layers from a process-wide counter (dense, dense_1, ...); restart it
+    for each ``model_fn`` call so every call names its layers, and so variables, alike."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # no Keras 3: nothing to reset
+        yield
+        return
+    saved = global_state.get_global_attribute("object_name_uids")
+    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", saved)
+
+
+class VariableSharing:
+    """Shares variables made with ``tf.Variable`` (e.g. by Keras layers) between the
+    ``model_fn`` calls of one graph, as ``tf.get_variable`` with reuse shares its own.
+
+    Inside a call, a variable is named from the name scope it is created in, less the
+    tower's own prefix (``tower_1/dense/kernel`` -> ``dense/kernel``), so one model's
+    variables have the same names whatever the number of devices (checkpoints stay
+    interchangeable). The n-th request for a name in a later call gets the variable that the
+    n-th request for that name created in the first call.
+    """
+
+    def __init__(self) -> None:
+        self._created: dict[tuple[str, int], tf.Variable] = {}
+
+    @contextlib.contextmanager
+    def call(self, tower: Tower):
+        requests: collections.Counter = collections.Counter()
+
+        def creator(next_creator, **kwargs):
+            name = kwargs.get("name")
+            if not name or kwargs.get("variable_def") is not None:
+                return next_creator(**kwargs)
+            graph = tf.get_default_graph()
+            scope = graph.get_name_scope()
+            full = _strip_prefix(f"{scope}/{name}" if scope else name, tower.name_scope)
+            key = (full, requests[full])
+            requests[full] += 1
+            if key in self._created:
+                return self._created[key]
+            base, _, leaf = full.rpartition("/")
+            with graph.name_scope(base + "/" if base else ""):  # absolute: no tower prefix
+                kwargs["name"] = leaf
+                variable = next_creator(**kwargs)
+            self._created[key] = variable
+            return variable
+
+        with tf.variable_creator_scope(creator), _fresh_keras_names():
+            yield
