@@ -194,3 +194,11 @@ def test_training_without_log_dir_keeps_no_files(tmp_path, monkeypatch):
     result = train(None, steps=3)
     assert "loss" in result
     assert os.listdir(tmp_path) == []
+
+
+def test_fetch_strategy_fn_chooses_the_logged_steps(tmp_path, caplog):
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        train(tmp_path, steps=8, fetch_strategy_fn=lambda step: step in (1, 6))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step: ")]
+    assert [line.split("(")[0] for line in lines] == ["step: 1", "step: 6"]
