@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from mox_core.constants import ExportKeys, ModeKeys
-from mox_core.executor import checkpoints
+from mox_core.executor import checkpoints, distributed
+from mox_core.executor.cluster import Cluster, current_cluster
 from mox_core.executor.export import export_dir_for, write_saved_model
 from mox_core.executor.hooks import AggregativeSessionRunHook
 from mox_core.executor.inputs import Inputs, build_inputs, call_with_mode
@@ -83,7 +84,10 @@ def run(input_fn=None, output_fn=None, model_fn=None, optimizer_fn=None, run_mod
     config = _check_arguments(**locals())
     _ensure_info_logging()
     if config.mode == ModeKeys.TRAIN:
-        return _train(config)
+        cluster = current_cluster()
+        if cluster is not None and cluster.job_name == "ps":
+            distributed.serve_forever(cluster)  # a parameter server serves until killed
+        return _train(config, cluster)
     if config.mode == ModeKeys.EVAL:
         return _evaluate(config)
     if config.mode == ModeKeys.PREDICT:
@@ -445,10 +449,13 @@ def _user_hooks(specs: list[ModelSpec], inter: bool) -> list[AggregativeSessionR
 # --------------------------------------------------------------------------- TRAIN
 
 
-def _train(config: _Config):
+def _train(config: _Config, cluster: Cluster | None = None):
+    """Train in this process, alone or as one worker of ``cluster`` (worker 0 is the chief:
+    it initializes or restores, and writes checkpoints, summaries and the export)."""
     log_dir = config.log_dir
-    resumed = tf.train.latest_checkpoint(log_dir) if log_dir else None
-    if resumed is not None and config.max_steps:
+    chief = cluster is None or cluster.is_chief
+    resumed = tf.train.latest_checkpoint(log_dir) if log_dir and chief else None
+    if resumed is not None and config.max_steps and cluster is None:
         step = checkpoints.checkpoint_global_step(resumed)
         if step is not None and step >= config.max_steps:
             tf.logging.info(
@@ -459,8 +466,26 @@ def _train(config: _Config):
             if config.export_model:
                 _export_from(config, resumed)
             return {}
+    session_config = _session_config(config.towers)
+    server = None
+    if cluster is not None:
+        session_config = distributed.worker_session_config(cluster, session_config)
+        server = distributed.start_server(cluster, session_config)
+        peers = list(cluster.ps) or ([] if cluster.is_chief else [cluster.workers[0]])
+        distributed.wait_for_peers(peers, distributed.startup_timeout(),
+                                   f"worker {cluster.task_index}")
+        if get_flag("sync_replicas") and cluster.num_workers > 1:
+            # SyncReplicasOptimizer counts gradients, not workers: a worker that starts first
+            # advances the global step alone and the others then wait for tokens forever.
+            # Until mox holds every worker to the same step, it refuses rather than hangs.
+            raise ValueError(
+                "synchronous distributed training (flag sync_replicas=True) is not available in "
+                "mox yet; pass --sync_replicas=false for asynchronous updates"
+            )
     graph = tf.Graph()
-    with graph.as_default():
+    with graph.as_default(), contextlib.ExitStack() as placement:
+        if cluster is not None:
+            placement.enter_context(tf.device(distributed.device_function(cluster)))
         global_step = tf.train.get_or_create_global_step()
         sharing = VariableSharing()
         model = _build_model(config, ModeKeys.TRAIN, sharing)
@@ -484,7 +509,9 @@ def _train(config: _Config):
         logger = _StepLogger(step_value, log_tensors, config.log_every_n_steps,
                              model.inputs.batch_size, config.fetch_strategy_fn)
         hooks.append(logger)
-        if config.max_steps:
+        if config.max_steps and cluster is not None:  # each worker counts its own steps
+            hooks.append(distributed.LocalStepLimit(config.max_steps))
+        elif config.max_steps:
             hooks.append(tf.train.StopAtStepHook(last_step=config.max_steps))
         saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)
         init_fn = None
@@ -497,7 +524,7 @@ def _train(config: _Config):
             def init_fn(scaffold, session):
                 warm.restore(session, source)
         scaffold = tf.train.Scaffold(saver=saver, init_fn=init_fn)
-        if log_dir:
+        if log_dir and chief:
             hooks.append(tf.train.CheckpointSaverHook(
                 log_dir, save_secs=config.save_model_secs, save_steps=config.save_model_steps,
                 scaffold=scaffold))
@@ -506,14 +533,20 @@ def _train(config: _Config):
                 hooks.append(tf.train.SummarySaverHook(
                     save_steps=config.save_summary_steps, output_dir=log_dir,
                     summary_op=summary))
-        creator = tf.train.ChiefSessionCreator(scaffold=scaffold, checkpoint_dir=log_dir,
-                                               config=_session_config(config.towers))
+        master = server.target if server is not None else ""
+        if chief:
+            creator = tf.train.ChiefSessionCreator(scaffold=scaffold, master=master,
+                                                   checkpoint_dir=log_dir, config=session_config)
+        else:
+            creator = tf.train.WorkerSessionCreator(
+                scaffold=scaffold, master=master, config=session_config,
+                max_wait_secs=distributed.startup_timeout())
         if resumed:
             tf.logging.info("Resuming training from %s", resumed)
         with tf.train.MonitoredSession(session_creator=creator, hooks=hooks) as session:
             while not session.should_stop():
                 session.run(step_value)
-    if config.export_model:
+    if config.export_model and chief:
         _export_from(config, tf.train.latest_checkpoint(log_dir), model.inputs)
     return logger.last_values
 
