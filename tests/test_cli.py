@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from mox_core import plugins
 
 
@@ -43,6 +45,8 @@ def test_nets_with_a_pattern_that_matches_nothing_says_so():
 
 
 def test_nets_with_the_name_of_a_missing_api_network_says_what_to_install():
+    if "pnasnet_large" in plugins.registry("networks"):
+        pytest.skip("mox-nets-mobile is installed here; tox's core environment runs this")
     result = mox("nets", "pnasnet_large")
     assert result.returncode == 1
     assert "provided by the distribution 'mox-nets-mobile'" in result.stdout

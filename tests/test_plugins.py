@@ -126,6 +126,8 @@ def test_unknown_name_lists_close_matches_and_installed_names(fake_dists):
 
 
 def test_an_api_network_whose_plugin_is_missing_names_the_distribution_to_install():
+    if "pnasnet_large" in plugins.registry("networks"):
+        pytest.skip("mox-nets-mobile is installed here; tox's core environment runs this")
     try:
         version = importlib.metadata.version("mox-nets-mobile")
     except importlib.metadata.PackageNotFoundError:
