@@ -87,6 +87,11 @@ def build_inputs(input_fn: Callable, mode: str, num_towers: int, batch_size: int
             raise TypeError("input_fn returned None; it must return tensors, a tuple/list of "
                             "tensors, or a tf.data.Dataset")
         global_batch = batch_size * num_towers if batch_size else None
+        if isinstance(returned, (tuple, list)) and not returned:
+            # A model without input data (e.g. fed by hooks): every step gets an empty list.
+            examples = tf.constant(global_batch or 0, tf.int32)
+            return Inputs([[] for _ in range(num_towers)], global_batch or examples, examples,
+                          [examples] * num_towers, None, [])
         initializer = None
         signature = None
         if isinstance(returned, tf.data.Dataset):

@@ -128,7 +128,7 @@ def _check_arguments(input_fn, output_fn, model_fn, optimizer_fn, run_mode, inte
                          f"{input_fn!r}")
     if input_fn is None:
         raise ValueError("mox.run needs input_fn (a function (mode) -> tensors or a "
-                         "tf.data.Dataset); a model without inputs can return () from it")
+                         "tf.data.Dataset)")
     if batch_size is not None:
         batch_size = _positive_int("batch_size", batch_size, allow_zero=False)
     elif auto_batch:
@@ -411,10 +411,10 @@ class _StepLogger(tf.train.SessionRunHook):
             fetches = {"step": self._step_value, "log": self._log_tensors}
         if not self._fixed_batch:
             fetches["batch"] = self._batch_size
-        return tf.train.SessionRunArgs(fetches)
+        return tf.train.SessionRunArgs(fetches) if fetches else None
 
     def after_run(self, run_context, run_values):
-        results = run_values.results
+        results = run_values.results or {}
         self._samples += self._batch_size if self._fixed_batch else int(results["batch"])
         if "step" in results:
             now = time.perf_counter()
@@ -511,8 +511,9 @@ def _train(config: _Config, cluster: Cluster | None = None):
         hooks.append(logger)
         if config.max_steps and cluster is not None:  # each worker counts its own steps
             hooks.append(distributed.LocalStepLimit(config.max_steps))
-        elif config.max_steps:
-            hooks.append(tf.train.StopAtStepHook(last_step=config.max_steps))
+        # One process stops when the global step reaches max_number_of_steps: the loop below
+        # reads it from each step's own result (cheaper than StopAtStepHook's extra read).
+        last_step = config.max_steps if cluster is None else 0
         saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)
         init_fn = None
         if resumed is None and config.checkpoint_path:
@@ -545,7 +546,9 @@ def _train(config: _Config, cluster: Cluster | None = None):
             tf.logging.info("Resuming training from %s", resumed)
         with tf.train.MonitoredSession(session_creator=creator, hooks=hooks) as session:
             while not session.should_stop():
-                session.run(step_value)
+                step = session.run(step_value)
+                if last_step and step + 1 >= last_step:
+                    break
     if config.export_model and chief:
         _export_from(config, tf.train.latest_checkpoint(log_dir), model.inputs)
     return logger.last_values
