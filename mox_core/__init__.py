@@ -50,9 +50,18 @@ _LAZY = {
     "EarlyStoppingHook": "mox_core.executor",
     "PlateauLREarlyStoppingHook": "mox_core.executor",
     "get_data_augmentation_fn": "mox_core.preprocessing",
+    "ImageClassificationRawMetadata": "mox_core.datasets",
+    "ImageClassificationRawDataset": "mox_core.datasets",
+    "ImageClassificationTFRecordMetadata": "mox_core.datasets",
+    "ImageClassificationTFRecordDataset": "mox_core.datasets",
+    "MultilabelClassificationRawMetadata": "mox_core.datasets",
+    "MultilabelClassificationRawDataset": "mox_core.datasets",
+    "get_dataset": "mox_core.datasets",
+    "get_dataset_meta": "mox_core.datasets",
 }
 _LAZY_MODULES = {
     "learning_rate_scheduler": "mox_core.optimizer.learning_rate_scheduler",
+    "file": "mox_core.file",
 }
 
 

@@ -37,6 +37,9 @@ BUILTIN_PLUGINS = (
     "mox_core.builtin.flags",
     "mox_core.builtin.optimizers",
     "mox_core.builtin.preprocessing",
+    "mox_core.builtin.readers",
+    "mox_core.builtin.datasets",
+    "mox_core.builtin.filesystems",
 )
 
 

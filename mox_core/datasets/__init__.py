@@ -1,16 +1,58 @@
-"""Named datasets and dataset readers (``moxing.tensorflow.datasets``).
+"""Datasets (``moxing.tensorflow.datasets``): raw class folders, TFRecords, multi-label folders,
+named datasets in TF-Slim's layouts, and the readers behind the raw datasets.
 
-Both are registered by plugins (``mox_datasets`` and ``mox_dataset_readers`` hooks).
+Named datasets and readers are registered by plugins (``mox_datasets`` and
+``mox_dataset_readers`` hooks); the core registers its own (``mox_core.builtin.datasets``,
+``mox_core.builtin.readers``) through the same hooks. The dataset classes are imported on first
+use, so ``import mox_core.datasets`` stays light (no TensorFlow).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from mox_core.plugins import registry
 from mox_core.registry import resolve
 
-__all__ = ["get_dataset", "get_dataset_meta", "get_reader_class", "list_datasets"]
+__all__ = [
+    "ImageClassificationRawDataset",
+    "ImageClassificationRawMetadata",
+    "ImageClassificationTFRecordDataset",
+    "ImageClassificationTFRecordMetadata",
+    "MultilabelClassificationRawDataset",
+    "MultilabelClassificationRawMetadata",
+    "ParallelReader",
+    "convert_to_tfrecord",
+    "get_dataset",
+    "get_dataset_meta",
+    "get_reader_class",
+    "list_datasets",
+]
+
+# public name -> submodule defining it; imported on first access (PEP 562).
+_LAZY = {
+    "ImageClassificationRawDataset": "raw",
+    "ImageClassificationRawMetadata": "raw",
+    "ImageClassificationTFRecordDataset": "tfrecord",
+    "ImageClassificationTFRecordMetadata": "tfrecord",
+    "MultilabelClassificationRawDataset": "multilabel",
+    "MultilabelClassificationRawMetadata": "multilabel",
+    "ParallelReader": "readers",
+    "convert_to_tfrecord": "convert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mox_core.datasets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def list_datasets(pattern: str | None = None) -> list[str]:
@@ -26,7 +68,11 @@ def get_dataset_meta(name: str) -> Any:
 
 
 def get_dataset(name: str, split_name: str, dataset_dir: str, **kwargs: Any) -> Any:
-    """Named dataset ``name``'s split ``split_name`` read from ``dataset_dir``."""
+    """Named dataset ``name``'s split ``split_name`` read from ``dataset_dir``.
+
+    ``kwargs`` go to the dataset (for the built-in TF-Slim datasets:
+    :class:`ImageClassificationTFRecordDataset`'s arguments, plus MoXing's ``capacity``).
+    """
     spec = registry("datasets").get(name)
     loader = resolve(spec.loader, what=f"dataset {name!r} loader")
     return loader(split_name, dataset_dir, **kwargs)

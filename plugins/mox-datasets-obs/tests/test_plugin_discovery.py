@@ -1,4 +1,4 @@
-"""mox-datasets-obs is found through its installed entry point."""
+"""mox-datasets-obs is found through its installed entry point and registers its schemes."""
 
 import importlib.metadata
 
@@ -13,6 +13,20 @@ def test_the_obs_plugin_is_discovered_through_its_entry_point():
     assert info.version == importlib.metadata.version("mox-datasets-obs")
 
 
-def test_it_registers_no_url_scheme_or_reader_yet():
-    assert plugins.registered_by("mox-datasets-obs") == {}
-    assert "obs" not in plugins.registry("filesystems")
+def test_it_registers_obs_and_s3_and_the_async_reader():
+    assert plugins.registered_by("mox-datasets-obs") == {
+        "dataset_readers": ["AsyncRawGenerator"],
+        "filesystems": ["obs", "s3"],
+    }
+    assert plugins.registry("filesystems").get("file").distribution == "mox-core"
+
+
+def test_registering_imports_neither_the_sdk_nor_aiohttp():
+    import subprocess
+    import sys
+
+    code = ("import sys; from mox_core import plugins; plugins.registry('filesystems'); "
+            "plugins.registry('dataset_readers'); "
+            "print(sorted(m for m in ('obs', 'aiohttp', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,183 @@
+"""Decoding real-world image files to 3 channels, and telling good files from bad ones.
+
+``tf.io.decode_image(..., channels=3, expand_animations=False)`` already turns every kind of
+file met in class folders into ``[h, w, 3]`` uint8: grayscale and palette images are spread to
+RGB, the alpha plane of RGBA/LA images is dropped, 16-bit PNGs are scaled to 8 bits, an animated
+GIF gives its first frame, a PNG, GIF, BMP or WebP behind a ``.jpg`` name is recognised by its
+content, and CMYK/YCCK JPEGs are converted to RGB by libjpeg-turbo (the same pixels Pillow's
+``convert('RGB')`` gives, within rounding).
+
+What it does not do is say *which* file it failed on: a zero-byte, truncated or non-image file
+stops the input pipeline with "jpeg::Uncompress failed" and no name. Catching that error needs a
+small nested ``tf.data`` pipeline per image (``ignore_errors`` is the only in-graph "try"),
+which costs more than decoding a small image, so it is paid only for files that look wrong: a
+file that ends like a whole JPEG (the ``FFD9`` end-of-image marker) or a whole PNG (the ``IEND``
+chunk) -- nearly every healthy file -- is decoded directly; anything else (empty, cut short,
+not an image, GIF, BMP, WebP, a JPEG with data after its end marker) is first tried in the
+guarded decode. The rare file whose trailer is intact but whose inside is damaged still fails
+with TensorFlow's own error. Every op of a ``tf.data`` function costs microseconds per image,
+so the check is six ops and one ``cond`` that only picks which bytes to decode.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+#: Extensions listed as samples in class folders (case-insensitive), as Keras lists them.
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+)
+
+
+def has_image_extension(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def sniff_format(data: bytes) -> str | None:
+    """``'jpeg'``, ``'png'``, ``'gif'``, ``'bmp'`` or ``'webp'`` from a file's first bytes."""
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _tf() -> Any:
+    import tensorflow as tf
+
+    return tf
+
+
+def decode(buf: Any, channels: int = 3) -> Any:
+    """``[h, w, channels]`` uint8 from an encoded image (fails on a bad file)."""
+    tf = _tf()
+    image = tf.io.decode_image(buf, channels=channels, expand_animations=False)
+    image.set_shape([None, None, channels])
+    return image
+
+
+def looks_complete(buf: Any) -> Any:
+    """True for a file ending like a whole JPEG (``FFD9``) or PNG (``IEND`` chunk).
+
+    Six ops in all: every op in a ``tf.data`` function costs microseconds per image, and this
+    runs for every image.
+    """
+    tf = _tf()
+    size = tf.strings.length(buf)
+    tails = tf.strings.substr(buf, tf.maximum(size - [2, 8], 0), [2, 8])
+    return tf.reduce_any(tf.equal(tails, [b"\xff\xd9", b"IEND\xaeB`\x82"]))
+
+
+def decodes(buf: Any, channels: int) -> Any:
+    """Whether ``buf`` decodes: a nested pipeline whose ``ignore_errors`` catches the failure."""
+    tf = _tf()
+    decoded = tf.data.Dataset.from_tensors(buf).map(
+        lambda b: tf.shape(decode(b, channels))[0] >= 0
+    ).ignore_errors()
+    return decoded.concatenate(tf.data.Dataset.from_tensors(False)).take(1).get_single_element()
+
+
+#: a 1x1 PNG, decoded in place of a skipped file's bytes (the element is then dropped)
+_PLACEHOLDER_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00"
+    b"\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H\xaf\xa4q\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+def failure_reason(buf: Any) -> Any:
+    """Why ``buf`` did not decode, in words (computed only for failed files)."""
+    tf = _tf()
+    signatures = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF")
+    known = tf.reduce_any(
+        [tf.equal(tf.strings.substr(buf, 0, len(sig)), sig) for sig in signatures]
+    )
+    return tf.where(
+        tf.equal(tf.strings.length(buf), 0),
+        "the file is empty (0 bytes)",
+        tf.where(
+            known,
+            "the file is truncated or corrupt",
+            "the file is not an image TensorFlow decodes (JPEG, PNG, GIF, BMP or WebP)",
+        ),
+    )
+
+
+class CorruptImagePolicy:
+    """What a dataset does with a file that does not decode: fail naming it, or skip and log.
+
+    ``skip=False``: the element raises ``InvalidArgumentError`` whose message names the file
+    and says what is wrong with it. ``skip=True``: the element is dropped, a warning names the
+    file, and ``skipped`` counts the files dropped so far (the count is in every warning).
+    """
+
+    def __init__(self, skip: bool) -> None:
+        self.skip = skip
+        self.skipped = 0
+        self._lock = threading.Lock()
+
+    def note_skipped(self, name: str, reason: str) -> None:
+        from mox_core.datasets import logs
+
+        with self._lock:
+            self.skipped += 1
+            count = self.skipped
+        logs.warning("Skipping image %r: %s (%d skipped so far)", name, reason, count)
+
+    def _log_from_graph(self, name: Any, reason: Any) -> bool:
+        self.note_skipped(name.numpy().decode("utf-8", "replace"),
+                          reason.numpy().decode("utf-8", "replace"))
+        return False
+
+    def decode(self, buf: Any, name: Any, channels: int = 3) -> tuple[Any, Any]:
+        """``(image, ok)`` for the encoded image ``buf`` of file ``name``.
+
+        A file that looks complete is decoded directly. Any other is first tried in the guarded
+        decode; when that fails the policy acts: it raises, or it logs the skip and a 1x1
+        placeholder is decoded instead, with ``ok=False``. Only the verdict comes out of the
+        ``cond``; the decode stays outside it (no nested function call per image) and waits for
+        the verdict, so a bad file is named before TensorFlow's own decoder can fail on it.
+        """
+        tf = _tf()
+        ok = self.check(buf, name, channels)
+        if self.skip:
+            buf = tf.where(ok, buf, _PLACEHOLDER_PNG)
+        with tf.control_dependencies([ok]):
+            return decode(buf, channels), ok
+
+    def check(self, buf: Any, name: Any, channels: int = 3) -> Any:
+        """``ok`` for ``buf``, decoding only files that look wrong (the policy acts on failures)."""
+        tf = _tf()
+        return tf.cond(looks_complete(buf), lambda: tf.constant(True),
+                       lambda: self.enforce(decodes(buf, channels), name, buf))
+
+    def enforce(self, ok: Any, name: Any, buf: Any) -> Any:
+        """``ok`` once the policy has acted on a failure (raise, or log the skip)."""
+        tf = _tf()
+        if self.skip:
+            return tf.cond(
+                ok,
+                lambda: tf.constant(True),
+                lambda: tf.py_function(self._log_from_graph, [name, failure_reason(buf)],
+                                       tf.bool),
+            )
+
+        def fail() -> Any:
+            message = tf.strings.join(
+                # no quotes around the name: Assert escapes quotes in the message it prints
+                ["mox: cannot decode image file ", name, ": ", failure_reason(buf),
+                 ". Fix or remove the file, or pass skip_corrupt=True to skip such files."]
+            )
+            with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+                return tf.constant(False)
+
+        return tf.cond(ok, lambda: tf.constant(True), fail)

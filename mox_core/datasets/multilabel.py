@@ -1,0 +1,222 @@
+"""Multi-label image classification from an images folder and a labels folder.
+
+::
+
+    base_dir/
+        images/   0.jpg  1.jpg ...
+        labels/   0.jpg.txt  1.jpg.txt ...   (the class names of each image, one per line)
+        labels.txt                            (optional: "0: name" lines, or one name per line)
+
+The label of an image is a multi-hot float32 vector of ``num_classes``. Without ``labels.txt``
+the classes are every name found in the label files (split into lines), sorted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mox_core.datasets import fs, logs
+from mox_core.datasets.images import has_image_extension
+from mox_core.datasets.labels import parse_labels
+from mox_core.datasets.raw import RawDatasetBase, check_base_dir, labels_file_path
+
+
+def split_labels(text: str, sep: str) -> list[str]:
+    """The class names in one label file's text (pieces between ``sep``, stripped, non-empty)."""
+    return [piece.strip() for piece in text.split(sep) if piece.strip()]
+
+
+class MultilabelClassificationRawMetadata:
+    """The images, their label files and the classes of a multi-label dataset.
+
+    ``label_texts[i]`` is the text of image ``images[i]``'s label file, or ``None`` when it has
+    none (the dataset decides: an error naming the image, or a skip with
+    ``skip_label_not_found``).
+    """
+
+    def __init__(self, base_dir: str, images_sub_dir: str = "images",
+                 labels_sub_dir: str = "labels", labels_extension: str = "txt",
+                 redirect_dir: str | None = None, labels_filename: str = "labels.txt") -> None:
+        check_base_dir(base_dir)
+        self.base_dir = base_dir
+        self.redirect_dir = redirect_dir or None
+        self.images_sub_dir = images_sub_dir
+        self.labels_sub_dir = labels_sub_dir
+        self.labels_extension = labels_extension.lstrip(".")
+        images_dir = fs.join(base_dir, images_sub_dir)
+        labels_dir = fs.join(base_dir, labels_sub_dir)
+        for what, folder in (("images", images_dir), ("labels", labels_dir)):
+            if not fs.isdir(folder):
+                raise ValueError(f"the {what} folder {folder!r} of the dataset does not exist")
+        listing = fs.list_folder(images_dir)
+        self.images: list[str] = [f for f in listing.files if has_image_extension(f)]
+        self.unreadable = [(f"{images_sub_dir}/{f}", why) for f, why in listing.unreadable
+                           if has_image_extension(f)]
+        if not self.images:
+            raise ValueError(f"the images folder {images_dir!r} has no image files")
+        label_files = set(fs.list_folder(labels_dir).files)
+
+        def read_label(image: str) -> str | None:
+            name = f"{image}.{self.labels_extension}"
+            if name not in label_files:
+                return None
+            return fs.read_text(fs.join(labels_dir, name), "label file")
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            self.label_texts: list[str | None] = list(pool.map(read_label, self.images))
+        labels_path = labels_file_path(base_dir, labels_filename)
+        self.labels_path = labels_path
+        if labels_path is not None:
+            names = parse_labels(fs.read_text(labels_path, "labels file"), labels_path)
+        else:
+            found = {n for text in self.label_texts if text for n in split_labels(text, "\n")}
+            names = sorted(found)
+        if not names:
+            raise ValueError(
+                f"the label files in {labels_dir!r} name no class and there is no labels file"
+            )
+        self.labels_list: list[str] = names
+        missing = sum(text is None for text in self.label_texts)
+        logs.info(
+            "Total %d files found in %s ; Total number of samples is %d ; "
+            "Labels index to name:\n%s", len(self.images), images_dir, len(self.images),
+            logs.labels_block(names),
+        )
+        if missing:
+            logs.warning("%d images in %s have no label file in %s", missing, images_dir,
+                         labels_dir)
+
+    @property
+    def total_num_samples(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels_list)
+
+    @property
+    def labels_to_names(self) -> dict[int, str]:
+        return dict(enumerate(self.labels_list))
+
+    @property
+    def names_to_labels(self) -> dict[str, int]:
+        return {name: index for index, name in enumerate(self.labels_list)}
+
+    def label_file(self, image: str) -> str:
+        return fs.join(self.base_dir, self.labels_sub_dir, f"{image}.{self.labels_extension}")
+
+
+class MultilabelClassificationRawDataset(RawDatasetBase):
+    """Images and multi-hot labels of a :class:`MultilabelClassificationRawMetadata`.
+
+    Keys of ``get``: ``image``, ``label`` (float32 multi-hot ``[num_classes]``),
+    ``label_desc`` (the image's class names joined by ``label_sep``), ``image_name``,
+    ``image_buf``. ``label_sep`` separates class names inside a label file. An image without a
+    label file is an error naming it, unless ``skip_label_not_found`` (then it is left out, with
+    a warning counting such images). A name that is not a class is always an error naming the
+    label file: it would otherwise become a wrong label. The other arguments are those of
+    :class:`~mox_core.datasets.raw.ImageClassificationRawDataset`.
+    """
+
+    def __init__(
+        self,
+        metadata: MultilabelClassificationRawMetadata,
+        batch_size: int | None = None,
+        num_readers: int = 8,
+        num_epochs: int | None = None,
+        shuffle: bool = True,
+        shuffle_buffer_size: int = 16,
+        capacity: int = 256,
+        cache_dir: str | None = None,
+        preprocess_fn: Callable | None = None,
+        preprocess_threads: int = 12,
+        image_size: Any = None,
+        remove_cache_on_finish: bool = True,
+        private_num_threads: int = 0,
+        reader_class: Any = None,
+        reader_kwargs: dict | None = None,
+        drop_remainder: bool = False,
+        label_sep: str = "\n",
+        skip_label_not_found: bool = False,
+        augmentation_fn: Callable | None = None,
+        skip_corrupt: bool = False,
+    ) -> None:
+        if not isinstance(metadata, MultilabelClassificationRawMetadata):
+            raise TypeError(
+                "metadata must be a MultilabelClassificationRawMetadata, got "
+                f"{type(metadata).__name__}"
+            )
+        if not label_sep:
+            raise ValueError("label_sep must not be empty")
+        super().__init__(
+            batch_size=batch_size, num_epochs=num_epochs, shuffle=shuffle,
+            shuffle_buffer_size=shuffle_buffer_size, preprocess_fn=preprocess_fn,
+            preprocess_threads=preprocess_threads, image_size=image_size,
+            private_num_threads=private_num_threads, drop_remainder=drop_remainder,
+            augmentation_fn=augmentation_fn, label_one_hot=False,
+            num_classes=metadata.num_classes, skip_corrupt=skip_corrupt,
+        )
+        self.label_sep = label_sep
+        self.skip_label_not_found = skip_label_not_found
+        index = metadata.names_to_labels
+        relative, label_ids, unlabelled = [], [], []
+        for image, text in zip(metadata.images, metadata.label_texts):
+            if text is None:
+                unlabelled.append(image)
+                continue
+            ids = []
+            for name in split_labels(text, label_sep):
+                if name not in index:
+                    hint = ("it is not in the labels file " + repr(metadata.labels_path)
+                            if metadata.labels_path else
+                            "without a labels file the classes are the label files' lines; "
+                            "add a labels file when label_sep is not a newline")
+                    raise ValueError(
+                        f"label file {metadata.label_file(image)!r} names class {name!r}, which "
+                        f"is not a class of the dataset: {hint}"
+                    )
+                ids.append(index[name])
+            relative.append(f"{metadata.images_sub_dir}/{image}")
+            label_ids.append(sorted(set(ids)))
+        if unlabelled and not skip_label_not_found:
+            raise ValueError(
+                f"image {fs.join(metadata.base_dir, metadata.images_sub_dir, unlabelled[0])!r} "
+                f"has no label file {metadata.label_file(unlabelled[0])!r}"
+                + (f" ({len(unlabelled) - 1} more images have none)" if len(unlabelled) > 1
+                   else "")
+                + "; pass skip_label_not_found=True to leave such images out"
+            )
+        if unlabelled:
+            logs.warning("Skipping %d images without a label file in %s: %s", len(unlabelled),
+                         fs.join(metadata.base_dir, metadata.labels_sub_dir),
+                         logs.first_few(unlabelled))
+        self.num_skipped_unlabelled = len(unlabelled)
+        if not relative:
+            raise ValueError(f"no image of {metadata.base_dir!r} has a label file")
+        keep = self._setup_files(metadata, relative, metadata.unreadable, reader_class,
+                                 reader_kwargs, num_readers, capacity, cache_dir,
+                                 remove_cache_on_finish)
+        self._label_ids = [label_ids[i] for i in keep]
+
+    def _label_columns(self) -> dict:
+        import tensorflow as tf
+
+        values = [i for ids in self._label_ids for i in ids]
+        splits = [0]
+        for ids in self._label_ids:
+            splits.append(splits[-1] + len(ids))
+        return {"label_ids": tf.RaggedTensor.from_row_splits(
+            tf.constant(values, tf.int64), tf.constant(splits, tf.int64))}
+
+    def _label_stage(self, element: dict) -> dict:
+        import tensorflow as tf
+
+        ids = element.pop("label_ids")
+        # ids are distinct, so the sum of their one-hot rows is the multi-hot vector
+        multi_hot = tf.reduce_sum(tf.one_hot(ids, self.num_classes, dtype=tf.float32), axis=0)
+        names = tf.gather(tf.constant(self.metadata.labels_list), ids)
+        desc = tf.strings.reduce_join(names, separator=self.label_sep)
+        return {**element, "label": multi_hot, "label_desc": desc,
+                "source": element["image_name"]}

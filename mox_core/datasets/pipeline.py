@@ -1,0 +1,307 @@
+"""What the three image datasets share: argument checks, the tf.data pipeline after the files
+are read, and ``get``.
+
+A dataset object holds only Python values; the input graph is built by the first ``get`` in a
+``tf.Graph`` (the executor's graph inside an ``input_fn``, or the user's own graph around a
+``tf.compat.v1.Session``), so one dataset can serve several graphs. ``get`` creates the
+iterator itself: a one-shot iterator, which needs no initialisation, or -- when the user's
+functions capture stateful resources such as lookup tables -- an initializable iterator whose
+initializer is put in the ``TABLE_INITIALIZERS`` collection, run by
+``tf.compat.v1.tables_initializer()`` and by every ``MonitoredSession``. All keys asked for in
+one graph come from one ``get_next``, so ``get(['image'])`` and a later ``get(['label'])`` stay
+paired.
+
+The stream, for subclasses: ``_elements()`` returns unbatched dicts holding ``image_buf``
+(encoded bytes) and ``image_name``, already shuffled and repeated; ``_label_stage(element)``,
+run in the parallel decode stage, completes ``label``, ``label_desc`` and ``source`` (what to
+name in errors). This module decodes, resizes, augments, batches, applies ``preprocess_fn``
+and ``label_one_hot``, and prefetches.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mox_core.datasets.images import CorruptImagePolicy
+
+#: Keys every image dataset answers in ``get``.
+BASE_KEYS = ("image", "label", "label_desc", "image_name", "image_buf")
+
+
+def image_size_pair(image_size: Any) -> tuple[int, int] | None:
+    """``image_size`` as ``(height, width)``: an int means a square."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        pair = (image_size, image_size)
+    elif isinstance(image_size, Sequence) and len(image_size) == 2:
+        pair = (int(image_size[0]), int(image_size[1]))
+    else:
+        raise ValueError(f"image_size must be an int or (height, width), got {image_size!r}")
+    if min(pair) < 1:
+        raise ValueError(f"image_size must be positive, got {image_size!r}")
+    return pair
+
+
+class ImageDatasetBase:
+    """Common arguments and the shared part of the pipeline (see the module docstring)."""
+
+    #: how many channels the decoder produces (3 for real-world images; 1 for MNIST records)
+    channels = 3
+
+    def __init__(
+        self,
+        *,
+        batch_size: int | None,
+        num_epochs: int | None,
+        shuffle: bool,
+        shuffle_buffer_size: int,
+        preprocess_fn: Callable | None,
+        preprocess_threads: int,
+        image_size: Any,
+        private_num_threads: int,
+        drop_remainder: bool,
+        augmentation_fn: Callable | None,
+        label_one_hot: bool,
+        num_classes: int,
+        skip_corrupt: bool,
+        fixed_image_shape: Sequence[int] | None = None,
+    ) -> None:
+        if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+        if batch_size is not None and image_size is None and preprocess_fn is None and (
+            augmentation_fn is None and fixed_image_shape is None
+        ):
+            raise ValueError(
+                f"batch_size={batch_size} stacks images into one tensor, so they need one size: "
+                f"pass image_size (decode and resize), preprocess_fn (your own decoding of the "
+                f"batched raw buffers), or an augmentation_fn whose output has a fixed size"
+            )
+        if num_epochs is not None and num_epochs < 1:
+            raise ValueError(f"num_epochs must be a positive int or None (forever), got {num_epochs}")
+        if shuffle_buffer_size < 0:
+            raise ValueError(f"shuffle_buffer_size must not be negative, got {shuffle_buffer_size}")
+        if preprocess_threads < 1:
+            raise ValueError(f"preprocess_threads must be at least 1, got {preprocess_threads}")
+        if private_num_threads < 0:
+            raise ValueError(f"private_num_threads must not be negative, got {private_num_threads}")
+        for name, fn in (("preprocess_fn", preprocess_fn), ("augmentation_fn", augmentation_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable, got {fn!r}")
+        if label_one_hot and num_classes < 1:
+            raise ValueError(
+                "label_one_hot=True needs the number of classes; the metadata does not know it "
+                "(give the metadata num_classes or a labels file)"
+            )
+        self.batch_size = batch_size
+        self.num_epochs = num_epochs
+        self.shuffle = bool(shuffle)
+        self.shuffle_buffer_size = shuffle_buffer_size
+        self.preprocess_fn = preprocess_fn
+        self.preprocess_threads = preprocess_threads
+        self.image_size = image_size_pair(image_size)
+        self.private_num_threads = private_num_threads
+        self.drop_remainder = bool(drop_remainder)
+        self.augmentation_fn = augmentation_fn
+        self.label_one_hot = bool(label_one_hot)
+        self.num_classes = num_classes
+        self.fixed_image_shape = tuple(fixed_image_shape) if fixed_image_shape else None
+        self._policy = CorruptImagePolicy(skip_corrupt)
+        self._outputs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    # -- what subclasses provide -------------------------------------------------------------
+
+    def _elements(self) -> Any:
+        """Unbatched element dicts (see the module docstring), shuffled and repeated."""
+        raise NotImplementedError
+
+    def _label_stage(self, element: dict) -> dict:
+        """``element`` with ``label`` / ``label_desc`` / ``source`` completed (runs in the
+        parallel decode stage, so per-sample label work costs no extra pipeline stage)."""
+        return element
+
+    def _extra_keys(self) -> tuple[str, ...]:
+        """Keys beyond ``BASE_KEYS`` this dataset's elements carry (custom features)."""
+        return ()
+
+    # -- public ------------------------------------------------------------------------------
+
+    @property
+    def skip_corrupt(self) -> bool:
+        return self._policy.skip
+
+    @property
+    def num_skipped(self) -> int:
+        """Files skipped so far because they could not be read or decoded (``skip_corrupt``)."""
+        return self._policy.skipped
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys ``get`` answers."""
+        return BASE_KEYS + self._extra_keys()
+
+    def get(self, keys: str | Sequence[str]) -> Any:
+        """Graph tensors for ``keys``, in that order (one tensor when ``keys`` is one string).
+
+        Keys: ``image``, ``label``, ``label_desc``, ``image_name``, ``image_buf`` (the encoded
+        file), plus custom features. With ``batch_size`` every tensor has a leading batch
+        dimension. Must be called where a ``tf.Graph`` is being built (an ``input_fn``, or
+        inside ``with tf.Graph().as_default():``); the tensors raise ``OutOfRangeError`` after
+        ``num_epochs`` epochs.
+        """
+        import tensorflow as tf
+
+        single = isinstance(keys, str)
+        wanted = [keys] if single else list(keys)
+        unknown = [key for key in wanted if key not in self.keys]
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {', '.join(map(repr, unknown))}; this dataset has "
+                f"{', '.join(self.keys)}"
+            )
+        if tf.executing_eagerly():
+            raise RuntimeError(
+                "dataset.get() builds graph tensors: call it inside a tf.Graph (an input_fn "
+                "run by mox.run, or `with tf.Graph().as_default():` around a "
+                "tf.compat.v1.Session)"
+            )
+        graph = tf.compat.v1.get_default_graph()
+        if graph not in self._outputs:
+            # input pipelines live on the CPU whatever tower device scope input_fn runs in
+            with tf.name_scope("mox_dataset"), tf.device("/cpu:0"):
+                self._outputs[graph] = self._build()
+        outputs = self._outputs[graph]
+        tensors = [outputs[key] for key in wanted]
+        return tensors[0] if single else tensors
+
+    # -- the pipeline --------------------------------------------------------------------------
+
+    def _build(self) -> dict:
+        import tensorflow as tf
+
+        dataset = self._decode_stage(self._elements())
+        if self.batch_size is not None:
+            dataset = dataset.batch(self.batch_size, drop_remainder=self.drop_remainder)
+        if self.preprocess_fn is not None:
+            # in order: a partial batch stays last
+            dataset = dataset.map(self._apply_preprocess_fn, num_parallel_calls=tf.data.AUTOTUNE,
+                                  deterministic=True)
+        dataset = dataset.map(self._public).prefetch(tf.data.AUTOTUNE)
+        if self.private_num_threads > 0:
+            options = tf.data.Options()
+            options.threading.private_threadpool_size = self.private_num_threads
+            dataset = dataset.with_options(options)
+        return self._iterate(dataset)
+
+    def _public(self, element: dict) -> dict:
+        """The keys ``get`` answers, with the label one-hot when asked for."""
+        import tensorflow as tf
+
+        public = {key: element[key] for key in self.keys}
+        if self.label_one_hot:
+            public["label"] = tf.one_hot(public["label"], self.num_classes)
+        return public
+
+    def _decode_stage(self, dataset: Any) -> Any:
+
+        parallel = dict(num_parallel_calls=self.preprocess_threads, deterministic=not self.shuffle)
+        policy, channels = self._policy, self.channels
+        label_stage = self._label_stage
+        if self.preprocess_fn is not None:
+            # the user decodes; still, a file that will not decode is named (or skipped) here
+            def check(element: dict) -> dict:
+                element = label_stage(element)
+                ok = policy.check(element["image_buf"], element["source"], channels)
+                return {**element, "ok": ok}
+
+            dataset = dataset.map(check, **parallel).filter(lambda element: element["ok"])
+            return dataset.map(self._strip)
+
+        def decode_one(element: dict) -> dict:
+            element = label_stage(element)
+            image, ok = policy.decode(element["image_buf"], element["source"], channels)
+            element = {**element, "image": image, "ok": ok}
+            return element if policy.skip else self._transform(element)
+
+        dataset = dataset.map(decode_one, **parallel)
+        if policy.skip:
+            dataset = dataset.filter(lambda element: element["ok"])
+            dataset = dataset.map(self._transform, **parallel)
+        shape = dataset.element_spec["image"].shape
+        if self.batch_size is not None and not shape.is_fully_defined():
+            raise ValueError(
+                f"batch_size={self.batch_size} needs images of one size, but the images are "
+                f"shaped {shape}: pass image_size, or an augmentation_fn with a fixed output "
+                f"size (e.g. get_data_augmentation_fn(..., output_height=224, "
+                f"output_width=224))"
+            )
+        return dataset
+
+    def _strip(self, element: dict) -> dict:
+        """Only what ``get`` answers goes on (paths and flags would be batched for nothing)."""
+        return {key: value for key, value in element.items() if key in self.keys}
+
+    def _transform(self, element: dict) -> dict:
+        """Resize to ``image_size`` (nearest neighbour), then ``augmentation_fn``."""
+        import tensorflow as tf
+
+        image = element["image"]
+        if self.fixed_image_shape is not None:
+            image = tf.ensure_shape(image, self.fixed_image_shape)
+        if self.image_size is not None:
+            image = tf.image.resize(image, self.image_size, method="nearest")
+            image.set_shape([*self.image_size, self.channels])
+        if self.augmentation_fn is not None:
+            image = self.augmentation_fn(image)
+        return {**self._strip(element), "image": image}
+
+    def _apply_preprocess_fn(self, element: dict) -> dict:
+        import tensorflow as tf
+
+        result = self.preprocess_fn(element["image_name"], element["image_buf"],
+                                    element["label"], element["label_desc"])
+        if not isinstance(result, (tuple, list)) or len(result) != 4:
+            raise TypeError(
+                "preprocess_fn(image_name, image_buf, label, label_desc) must return the four "
+                f"tensors (image_name, image, label, label_desc); it returned {result!r}"
+            )
+        image_name, image, label, label_desc = result
+        if self.augmentation_fn is not None:
+            image = tf.convert_to_tensor(image)
+            if self.batch_size is None:
+                image = self.augmentation_fn(image)
+            else:
+                signature = tf.function(self.augmentation_fn).get_concrete_function(
+                    tf.TensorSpec(image.shape[1:], image.dtype)
+                ).structured_outputs
+                image = tf.map_fn(
+                    self.augmentation_fn, image,
+                    fn_output_signature=tf.TensorSpec(signature.shape, signature.dtype),
+                )
+        return {**element, "image_name": image_name, "image": image, "label": label,
+                "label_desc": label_desc}
+
+    @staticmethod
+    def _iterate(dataset: Any) -> dict:
+        import tensorflow as tf
+
+        tf1 = tf.compat.v1
+        try:
+            iterator = tf1.data.make_one_shot_iterator(dataset)
+        except ValueError:  # the pipeline captures a stateful resource (e.g. a lookup table)
+            iterator = tf1.data.make_initializable_iterator(dataset)
+            tf1.add_to_collection(tf1.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
+        return iterator.get_next()
+
+    # -- shared helpers for subclasses ---------------------------------------------------------
+
+    def _shuffle_and_repeat(self, dataset: Any) -> Any:
+        """Shuffle read elements in ``shuffle_buffer_size``, then repeat ``num_epochs`` times.
+
+        Repeating after everything per-epoch keeps epochs exact: each sample once per epoch.
+        """
+        if self.shuffle and self.shuffle_buffer_size > 1:
+            dataset = dataset.shuffle(self.shuffle_buffer_size, reshuffle_each_iteration=True)
+        return dataset.repeat(self.num_epochs)

@@ -1,0 +1,300 @@
+"""Image classification from a folder of class folders (MoXing's "raw" datasets).
+
+::
+
+    base_dir/
+        daisy/      100080576_f52e8ee070_n.jpg ...
+        roses/      ...
+        labels.txt  (optional: "0: daisy" lines, or one name per line)
+
+Labels come from the labels file when there is one -- its names must be exactly the class
+folders -- and otherwise from the folder names, sorted. Every image file directly inside a class
+folder is a sample (``.jpg .jpeg .png .bmp .gif .webp``, any case); other files, sub-folders and
+hidden entries are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mox_core.datasets import fs, logs
+from mox_core.datasets.cache import cache_files, resolve_cache_dir
+from mox_core.datasets.images import IMAGE_EXTENSIONS, has_image_extension
+from mox_core.datasets.labels import parse_labels
+from mox_core.datasets.pipeline import ImageDatasetBase
+from mox_core.datasets.readers import make_reader
+
+_EXTENSIONS = " ".join(sorted(IMAGE_EXTENSIONS))
+
+
+def labels_file_path(base_dir: str, labels_filename: str | None) -> str | None:
+    """Where the labels file is (relative names are inside ``base_dir``); ``None`` if absent."""
+    if not labels_filename:
+        return None
+    path = labels_filename
+    if not (fs.is_remote(path) or path.startswith("/")):
+        path = fs.join(base_dir, labels_filename)
+    return path if fs.exists(path) else None
+
+
+def check_base_dir(base_dir: str) -> None:
+    if not isinstance(base_dir, str) or not base_dir:
+        raise ValueError(f"base_dir must be a folder path, got {base_dir!r}")
+    if not fs.isdir(base_dir):
+        raise ValueError(f"dataset folder {base_dir!r} does not exist or is not a folder")
+
+
+class ImageClassificationRawMetadata:
+    """What is in a class-folder dataset: classes, their names, and every sample.
+
+    Listing happens here, once (build it in ``main``, outside ``input_fn``). ``redirect_dir``:
+    files are listed under ``base_dir`` and read from the same relative paths under
+    ``redirect_dir`` (e.g. a local copy of a remote dataset).
+    """
+
+    def __init__(self, base_dir: str, redirect_dir: str | None = None,
+                 labels_filename: str = "labels.txt") -> None:
+        check_base_dir(base_dir)
+        self.base_dir = base_dir
+        self.redirect_dir = redirect_dir or None
+        self.labels_filename = labels_filename
+        listing = fs.list_folder(base_dir, check_dirs=True)
+        folders = listing.dirs
+        labels_path = labels_file_path(base_dir, labels_filename)
+        if labels_path is not None:
+            names = parse_labels(fs.read_text(labels_path, "labels file"), labels_path)
+            self._check_against_folders(names, folders, labels_path)
+        else:
+            names = list(folders)
+        if not names:
+            raise ValueError(
+                f"dataset folder {base_dir!r} has no class folders: put each class's images "
+                f"in a sub-folder named after the class"
+            )
+        self.labels_list: list[str] = names
+        #: (path relative to base_dir, label index) of every sample, class by class
+        self.samples: list[tuple[str, int]] = []
+        #: (relative path, why) of image entries that cannot be read (broken links, pipes)
+        self.unreadable: list[tuple[str, str]] = []
+        #: class names whose folder holds no image file
+        self.empty_classes: list[str] = []
+        ignored = 0
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            listings = list(pool.map(lambda n: fs.list_folder(fs.join(base_dir, n)), names))
+        for index, (name, folder) in enumerate(zip(names, listings)):
+            images = [f for f in folder.files if has_image_extension(f)]
+            ignored += len(folder.files) - len(images)
+            self.samples.extend((f"{name}/{f}", index) for f in images)
+            self.unreadable.extend(
+                (f"{name}/{f}", why) for f, why in folder.unreadable if has_image_extension(f)
+            )
+            if not images and not any(has_image_extension(f) for f, _ in folder.unreadable):
+                self.empty_classes.append(name)
+        found = len(self.samples) + len(self.unreadable)
+        logs.info(
+            "Total %d files found in %s ; Total number of samples is %d ; "
+            "Labels index to name:\n%s", found, base_dir, len(self.samples),
+            logs.labels_block(names),
+        )
+        if ignored:
+            logs.info("Left out %d files in class folders of %s that are not images (%s)",
+                      ignored, base_dir, _EXTENSIONS)
+        for name in self.empty_classes:
+            logs.warning("Class folder %r (label %d) has no image files",
+                         fs.join(base_dir, name), names.index(name))
+
+    @staticmethod
+    def _check_against_folders(names: list[str], folders: list[str], labels_path: str) -> None:
+        if set(names) == set(folders):
+            return
+        only_file = [n for n in names if n not in set(folders)]
+        only_folders = [f for f in folders if f not in set(names)]
+        parts = [f"labels file {labels_path!r} lists {len(names)} classes but the dataset has "
+                 f"{len(folders)} class folders"]
+        if only_file:
+            parts.append(f"classes without a folder: {logs.first_few(only_file)}")
+        if only_folders:
+            parts.append(f"folders not in the labels file: {logs.first_few(only_folders)}")
+        raise ValueError("; ".join(parts))
+
+    @property
+    def total_num_samples(self) -> int:
+        return len(self.samples)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels_list)
+
+    @property
+    def labels_to_names(self) -> dict[int, str]:
+        return dict(enumerate(self.labels_list))
+
+    @property
+    def names_to_labels(self) -> dict[str, int]:
+        return {name: index for index, name in enumerate(self.labels_list)}
+
+    def __repr__(self) -> str:
+        return (f"ImageClassificationRawMetadata(base_dir={self.base_dir!r}, "
+                f"num_classes={self.num_classes}, total_num_samples={self.total_num_samples})")
+
+
+class RawDatasetBase(ImageDatasetBase):
+    """Reading listed files through a reader, for the class-folder and multi-label datasets.
+
+    Subclasses set ``self._relative`` (paths relative to the metadata's ``base_dir``) and
+    implement ``_label_columns`` / ``_label_stage``.
+    """
+
+    def _setup_files(self, metadata: Any, relative: list[str], unreadable: list[tuple[str, str]],
+                     reader_class: Any, reader_kwargs: dict | None, num_readers: int,
+                     capacity: int, cache_dir: str | None, remove_cache_on_finish: bool) -> list[int]:
+        """Apply the unreadable-file policy, set up reading and caching; returns kept indices."""
+        self.metadata = metadata
+        self._reader = make_reader(reader_class, num_readers, capacity, reader_kwargs)
+        base = metadata.base_dir
+        problems = {rel: why for rel, why in unreadable}
+        keep = list(range(len(relative)))
+        if self.skip_corrupt:
+            root = metadata.redirect_dir or base
+            for i in keep:
+                why = fs.unreadable_reason(fs.join(root, relative[i]))
+                if why:
+                    problems.setdefault(relative[i], why)
+            keep = [i for i in keep if relative[i] not in problems]
+            for rel, why in problems.items():
+                self._policy.note_skipped(fs.join(base, rel), f"it cannot be read: {why}")
+        elif problems:
+            rel, why = next(iter(problems.items()))
+            raise ValueError(
+                f"image file {fs.join(base, rel)!r} cannot be read: {why}"
+                + (f" (and {len(problems) - 1} more such files)" if len(problems) > 1 else "")
+                + ". Fix or remove it, or pass skip_corrupt=True to skip such files."
+            )
+        if not keep:
+            raise ValueError(f"no readable samples are left in {base!r}")
+        kept = [relative[i] for i in keep]
+        root = metadata.redirect_dir or base
+        cache_root = resolve_cache_dir(cache_dir)
+        if cache_root is not None:
+            root = cache_files(root, kept, cache_root, remove_cache_on_finish)
+        self._image_names = [fs.join(base, rel) for rel in kept]
+        self._read_paths = [fs.join(root, rel) for rel in kept]
+        if hasattr(self._reader, "mox_file_urls"):
+            self._reader.mox_file_urls = fs.served_by_mox_file(root)
+        return keep
+
+    @property
+    def num_samples(self) -> int:
+        """Samples read per epoch (the metadata's, less what was skipped before reading)."""
+        return len(self._read_paths)
+
+    def _label_columns(self) -> dict:
+        raise NotImplementedError
+
+    def _elements(self) -> Any:
+        import tensorflow as tf
+
+        columns = {"path": tf.constant(self._read_paths)}
+        columns["image_name"] = (
+            columns["path"] if self._image_names == self._read_paths
+            else tf.constant(self._image_names)
+        )
+        columns.update(self._label_columns())
+        dataset = tf.data.Dataset.from_tensor_slices(columns)
+        if self.shuffle:
+            dataset = dataset.shuffle(len(self._read_paths), reshuffle_each_iteration=True)
+        dataset = self._reader.read(dataset, deterministic=not self.shuffle)
+        return self._shuffle_and_repeat(dataset)
+
+
+class ImageClassificationRawDataset(RawDatasetBase):
+    """Images and labels of an :class:`ImageClassificationRawMetadata` as graph tensors.
+
+    ``get(['image', 'label', 'label_desc', 'image_name', 'image_buf'])``: ``image`` is
+    ``[h, w, 3]`` uint8 (resized to ``image_size`` with nearest neighbour when given, then
+    ``augmentation_fn``), ``label`` int64 (float32 one-hot with ``label_one_hot``),
+    ``label_desc`` the class name, ``image_name`` the file's path under ``base_dir``,
+    ``image_buf`` the file's bytes. With ``batch_size``, one of ``image_size``,
+    ``preprocess_fn(image_name, image_buf, label, label_desc)`` (called on batched raw buffers,
+    returns the four with the decoded image in place of the buffer) or an ``augmentation_fn``
+    with a fixed output size is required.
+
+    ``num_readers`` files are read in parallel by the reader (``reader_class``: a registered
+    name or class, ``ParallelReader`` by default; ``reader_kwargs`` go to it) with ``capacity``
+    contents read ahead; ``preprocess_threads`` images are decoded in parallel. Each epoch visits
+    every sample once, in a new order when ``shuffle`` (the whole file list is shuffled, then
+    read contents pass a ``shuffle_buffer_size`` buffer); ``num_epochs=None`` repeats forever.
+    ``cache_dir`` (``'ENV'``: ``$DLS_LOCAL_CACHE_PATH``) copies the files there first.
+    ``private_num_threads > 0`` gives the pipeline its own thread pool.
+
+    ``skip_corrupt`` (mox's addition): files that cannot be read or decoded are skipped with a
+    warning naming each and counting them (``num_skipped``) instead of stopping with an error
+    naming the file.
+    """
+
+    def __init__(
+        self,
+        metadata: ImageClassificationRawMetadata,
+        batch_size: int | None = None,
+        num_readers: int = 8,
+        num_epochs: int | None = None,
+        shuffle: bool = True,
+        shuffle_buffer_size: int = 16,
+        capacity: int = 256,
+        cache_dir: str | None = None,
+        preprocess_fn: Callable | None = None,
+        preprocess_threads: int = 12,
+        image_size: Any = None,
+        remove_cache_on_finish: bool = True,
+        private_num_threads: int = 0,
+        reader_class: Any = None,
+        reader_kwargs: dict | None = None,
+        drop_remainder: bool = False,
+        augmentation_fn: Callable | None = None,
+        label_one_hot: bool = False,
+        skip_corrupt: bool = False,
+    ) -> None:
+        if not isinstance(metadata, ImageClassificationRawMetadata):
+            raise TypeError(
+                f"metadata must be an ImageClassificationRawMetadata, got {type(metadata).__name__}"
+            )
+        super().__init__(
+            batch_size=batch_size, num_epochs=num_epochs, shuffle=shuffle,
+            shuffle_buffer_size=shuffle_buffer_size, preprocess_fn=preprocess_fn,
+            preprocess_threads=preprocess_threads, image_size=image_size,
+            private_num_threads=private_num_threads, drop_remainder=drop_remainder,
+            augmentation_fn=augmentation_fn, label_one_hot=label_one_hot,
+            num_classes=metadata.num_classes, skip_corrupt=skip_corrupt,
+        )
+        for name in metadata.empty_classes:
+            folder = fs.join(metadata.base_dir, name)
+            index = metadata.labels_list.index(name)
+            if not skip_corrupt:
+                raise ValueError(
+                    f"class folder {folder!r} (label {index}) has no image files "
+                    f"({_EXTENSIONS}): add its images, remove the folder (and its line in the "
+                    f"labels file), or pass skip_corrupt=True to train without that class's "
+                    f"samples"
+                )
+            logs.warning("Training without samples of class %d (%r): its folder %r is empty",
+                         index, name, folder)
+        relative = [rel for rel, _ in metadata.samples]
+        labels = [label for _, label in metadata.samples]
+        keep = self._setup_files(metadata, relative, metadata.unreadable, reader_class,
+                                 reader_kwargs, num_readers, capacity, cache_dir,
+                                 remove_cache_on_finish)
+        self._labels = [labels[i] for i in keep]
+
+    def _label_columns(self) -> dict:
+        import tensorflow as tf
+
+        return {"label": tf.constant(self._labels, tf.int64)}
+
+    def _label_stage(self, element: dict) -> dict:
+        import tensorflow as tf
+
+        names = tf.constant(self.metadata.labels_list)
+        return {**element, "label_desc": tf.gather(names, element["label"]),
+                "source": element["image_name"]}

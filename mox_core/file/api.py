@@ -1,0 +1,242 @@
+"""The functions of ``mox.file`` (MoXing's ``moxing.framework.file``), on any registered scheme.
+
+Every function takes local paths and URLs alike and hands the work to the backend of the
+path's scheme (``mox_core.file.dispatch``); what spans two backends -- a copy from ``obs://`` to
+a local folder, a rename from local to ``s3://`` -- goes through local files here.
+
+Where MoXing failed silently or obscurely, these fail clearly: ``copy`` of a folder names the
+folder and points at ``copy_parallel``; ``remove`` of a non-empty folder without
+``recursive=True`` says so; a missing path is named in the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mox_core.file import dispatch
+from mox_core.file.backend import FileStat
+from mox_core.file.dispatch import backend_for
+from mox_core.file.errors import (
+    MoxFileIsDirectoryException,
+    MoxFileNotDirectoryException,
+    MoxFileNotExistsException,
+)
+from mox_core.file.fileobj import File
+from mox_core.file.local import local_path
+
+logger = logging.getLogger("mox")
+
+
+def exists(url: str) -> bool:
+    """Whether the file or folder ``url`` exists."""
+    return backend_for(url).exists(url)
+
+
+def is_directory(url: str) -> bool:
+    """Whether ``url`` is a folder (for object stores: a key prefix that holds something)."""
+    return backend_for(url).is_directory(url)
+
+
+def stat(url: str) -> FileStat:
+    """``length``, ``mtime_nsec`` (and ``mtime``), ``is_directory`` of ``url``."""
+    return backend_for(url).stat(url)
+
+
+def get_size(url: str, recursive: bool = False) -> int:
+    """Bytes in file ``url``; with ``recursive``, in every file below folder ``url``."""
+    backend = backend_for(url)
+    if recursive and backend.is_directory(url):
+        return sum(backend.stat(backend.join(url, rel)).length for rel in backend.list_files(url))
+    return backend.stat(url).length
+
+
+def list_directory(url: str, recursive: bool = False, remove_sep: bool = False,
+                   skip_file: bool = False, skip_dir: bool = False) -> list[str]:
+    """Names in folder ``url``, sorted (with ``recursive``: paths relative to ``url``).
+
+    Names never end with a separator, so ``remove_sep`` (MoXing's switch for that) changes
+    nothing. ``skip_file``/``skip_dir`` leave files/folders out.
+    """
+    del remove_sep
+    backend = backend_for(url)
+    if not recursive:
+        if not (skip_file or skip_dir):
+            return backend.list_directory(url)
+        dirs, files = backend.scan(url)
+        return sorted(([] if skip_dir else dirs) + ([] if skip_file else files))
+    names = backend.list_directory(url, recursive=True)
+    if not (skip_file or skip_dir):
+        return names
+    files = set(backend.list_files(url))
+    return [n for n in names if (n in files and not skip_file) or (n not in files and not skip_dir)]
+
+
+def glob(pattern: str) -> list[str]:
+    """Full paths matching a shell pattern (``*``, ``?``, ``[...]`` within a path segment)."""
+    return backend_for(pattern).glob(pattern)
+
+
+def walk(top: str, topdown: bool = True, onerror: Any = None
+         ) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` for paths and URLs: ``(folder, sub-folder names, file names)``."""
+    return backend_for(top).walk(top, topdown=topdown, onerror=onerror)
+
+
+def make_dirs(url: str) -> None:
+    """Make folder ``url`` and its parents; nothing happens when it exists."""
+    backend_for(url).make_dirs(url)
+
+
+def mk_dir(url: str) -> None:
+    """Make folder ``url``; its parent must exist."""
+    backend_for(url).mk_dir(url)
+
+
+def remove(url: str, recursive: bool = False) -> None:
+    """Remove file ``url``, or folder ``url`` -- an empty one, or any with ``recursive=True``.
+
+    A missing path raises ``MoxFileNotExistsException`` and a non-empty folder without
+    ``recursive`` raises ``MoxFileDirectoryNotEmptyException`` (MoXing silently did nothing).
+    """
+    backend_for(url).remove(url, recursive=recursive)
+
+
+def read(url: str, client_id: Any = None, binary: bool = False) -> str | bytes:
+    """The whole content of ``url``: ``str`` (UTF-8), or ``bytes`` with ``binary=True``."""
+    del client_id
+    data = backend_for(url).read(url)
+    return data if binary else data.decode("utf-8")
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+def write(url: str, data: str | bytes, binary: bool = False) -> None:
+    """Create or overwrite ``url`` with ``data`` (``str`` is written as UTF-8)."""
+    del binary
+    backend_for(url).write(url, _as_bytes(data))
+
+
+def append(url: str, data: str | bytes, binary: bool = False) -> None:
+    """Add ``data`` at the end of ``url`` (created when missing). On object stores this rewrites
+    the whole object, so it is slow for large ones."""
+    with File(url, "ab" if binary or isinstance(data, bytes) else "a") as handle:
+        handle.write(data)
+
+
+def _check_single_file(src: str, dst: str) -> None:
+    backend = backend_for(src)
+    if backend.is_directory(src):
+        raise MoxFileIsDirectoryException(
+            f"mox.file.copy copies one file, and {src!r} is a folder: use "
+            f"mox.file.copy_parallel({src!r}, {dst!r}) to copy a folder tree", src)
+    if not backend.exists(src):
+        raise MoxFileNotExistsException(f"cannot copy {src!r}: it does not exist", src)
+    if backend_for(dst).is_directory(dst):
+        raise MoxFileIsDirectoryException(
+            f"cannot copy {src!r} to {dst!r}: the target is a folder; give the target file's "
+            f"full path", dst)
+
+
+def _copy_file(src: str, dst: str) -> None:
+    source, target = backend_for(src), backend_for(dst)
+    if not dispatch.is_remote(dst):
+        parent = os.path.dirname(local_path(dst))
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+    if source is target:
+        source.copy(src, dst)
+    elif not dispatch.is_remote(src):
+        target.upload(local_path(src), dst)
+    elif not dispatch.is_remote(dst):
+        source.download(src, local_path(dst))
+    else:
+        with tempfile.TemporaryDirectory(prefix="mox-copy-") as folder:
+            staged = os.path.join(folder, "object")
+            source.download(src, staged)
+            target.upload(staged, dst)
+
+
+def copy(src: str, dst: str, client_id: Any = None) -> None:
+    """Copy one file from ``src`` to the file path ``dst`` (any schemes; local parent folders
+    are made). A folder as ``src`` is an error pointing at ``copy_parallel``."""
+    del client_id
+    _check_single_file(src, dst)
+    _copy_file(src, dst)
+
+
+def copy_parallel(src_url: str, dst_url: str, file_list: Iterable[str] | None = None,
+                  threads: int = 16, is_processing: bool = False, use_queue: bool = False) -> None:
+    """Copy the tree under folder ``src_url`` into folder ``dst_url`` with ``threads`` threads.
+
+    ``file_list`` restricts the copy to those paths relative to ``src_url``. Nothing in
+    ``dst_url`` is ever deleted. ``is_processing``/``use_queue`` are MoXing's scheduling
+    switches; copying is I/O-bound and releases the GIL, so threads do the work either way.
+    A file as ``src_url`` is copied to ``dst_url`` as a file.
+    """
+    del is_processing, use_queue
+    backend = backend_for(src_url)
+    if not backend.is_directory(src_url):
+        if not backend.exists(src_url):
+            raise MoxFileNotExistsException(f"cannot copy {src_url!r}: it does not exist", src_url)
+        _copy_file(src_url, dst_url)
+        return
+    if backend_for(dst_url).exists(dst_url) and not backend_for(dst_url).is_directory(dst_url):
+        raise MoxFileNotDirectoryException(
+            f"cannot copy folder {src_url!r} into {dst_url!r}: the target is a file", dst_url)
+    relative = list(file_list) if file_list is not None else backend.list_files(src_url)
+    target = backend_for(dst_url)
+
+    def copy_one(rel: str) -> None:
+        rel_posix = rel.replace(os.sep, "/").lstrip("/")
+        _copy_file(backend.join(src_url, rel_posix), target.join(dst_url, rel_posix))
+
+    if not dispatch.is_remote(dst_url):
+        os.makedirs(local_path(dst_url), exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for _ in pool.map(copy_one, relative):
+            pass
+
+
+def rename(src: str, dst: str) -> None:
+    """Move file or folder ``src`` to ``dst``, also between schemes (e.g. ``s3://`` to local)."""
+    source, target = backend_for(src), backend_for(dst)
+    if not source.exists(src):
+        raise MoxFileNotExistsException(f"cannot rename {src!r}: it does not exist", src)
+    if source is target:
+        source.rename(src, dst)
+        return
+    if source.is_directory(src):
+        copy_parallel(src, dst)
+        source.remove(src, recursive=True)
+    else:
+        _copy_file(src, dst)
+        source.remove(src)
+
+
+def set_auth(ak: str | None = None, sk: str | None = None, server: str | None = None,
+             port: int | None = None, is_secure: bool | None = None,
+             ssl_verify: bool | None = None, long_conn_mode: bool | None = None,
+             path_style: bool | None = None, retry: int | None = None,
+             retry_wait: float | None = None, client_timeout: float | None = None,
+             list_max_keys: int | None = None, **extra: Any) -> None:
+    """Credentials and connection settings for every installed remote backend (``obs://``,
+    ``s3://``), overriding the environment and config file. Arguments left ``None`` keep their
+    current value. The values are never logged."""
+    settings = {key: value for key, value in dict(
+        ak=ak, sk=sk, server=server, port=port, is_secure=is_secure, ssl_verify=ssl_verify,
+        long_conn_mode=long_conn_mode, path_style=path_style, retry=retry,
+        retry_wait=retry_wait, client_timeout=client_timeout, list_max_keys=list_max_keys,
+        **extra).items() if value is not None}
+    backends = dispatch.remote_backends()
+    if not backends:
+        logger.warning("mox.file.set_auth: no installed plugin serves remote URLs, so there is "
+                       "nothing to configure (obs:// and s3://: pip install mox-datasets-obs)")
+    for backend in backends:
+        backend.set_auth(**settings)

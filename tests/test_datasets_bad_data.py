@@ -1,0 +1,204 @@
+"""Bad data on disk: each case is a clear error naming the file, or a logged, counted skip.
+
+Every case is built for real (Pillow, truncated bytes, links, pipes) and read through a real
+session with a run timeout, so a hang fails the test.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+import tensorflow as tf
+from test_datasets_support import (
+    COLORS,
+    collect,
+    color_class,
+    drain,
+    encode,
+    folder_of,
+    make_class_folders,
+    names,
+    save_image,
+)
+
+import mox_core as mox
+from mox_core.datasets.labels import parse_labels
+
+COUNTS = {"a": 3, "b": 3}
+
+
+@pytest.fixture
+def data(tmp_path):
+    root = tmp_path / "data"
+    make_class_folders(root, COUNTS)
+    return root
+
+
+def read_all(root, **kwargs):
+    meta = mox.ImageClassificationRawMetadata(str(root))
+    holder = {}
+
+    def make():
+        holder["dataset"] = mox.ImageClassificationRawDataset(meta, num_epochs=1, **kwargs)
+        return holder["dataset"]
+
+    out = collect(make, ["image", "label", "image_name"])
+    return out, holder["dataset"]
+
+
+JPEG = encode(COLORS[0], size=(16, 16))
+PNG = encode(COLORS[0], size=(16, 16), fmt="PNG")
+BAD_FILES = {
+    "empty.jpg": (b"", "the file is empty \\(0 bytes\\)"),
+    "truncated.jpg": (JPEG[: len(JPEG) // 2], "the file is truncated or corrupt"),
+    "truncated.png": (PNG[: len(PNG) - 30], "the file is truncated or corrupt"),
+    "notes.jpg": (b"these are my notes, not a picture\n" * 3,
+                  "the file is not an image TensorFlow decodes"),
+}
+
+
+@pytest.mark.parametrize("filename", sorted(BAD_FILES))
+def test_a_bad_image_stops_reading_with_an_error_naming_the_file(data, filename):
+    content, reason = BAD_FILES[filename]
+    bad = data / "a" / filename
+    bad.write_bytes(content)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=f"cannot decode image file {bad}: {reason}.*skip_corrupt=True"):
+        read_all(data, shuffle=False)
+
+
+@pytest.mark.parametrize("filename", sorted(BAD_FILES))
+def test_skip_corrupt_leaves_a_bad_image_out_and_logs_it(data, filename, caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    bad = data / "b" / filename
+    bad.write_bytes(BAD_FILES[filename][0])
+    out, dataset = read_all(data, skip_corrupt=True)
+    assert sorted(names(out["image_name"])) == sorted(
+        str(p) for p in data.rglob("*.jpg") if p != bad)
+    for label, path, image in zip(out["label"], out["image_name"], out["image"]):
+        assert label == "ab".index(folder_of(path)) == color_class(image)
+    assert dataset.num_skipped == 1
+    assert f"Skipping image '{bad}'" in caplog.text and "(1 skipped so far)" in caplog.text
+
+
+def test_skip_counts_every_bad_file_across_batches_and_preprocess_fn(data):
+    for i, (content, _) in enumerate(BAD_FILES.values()):
+        (data / "a" / f"bad{i}.jpg").write_bytes(content)
+    seen = []
+
+    def preprocess_fn(name, buf, label, desc):
+        seen.append(buf.shape.as_list())
+        images = tf.map_fn(lambda b: tf.image.resize(tf.io.decode_jpeg(b, channels=3), [4, 4]),
+                           buf, fn_output_signature=tf.float32)
+        return name, images, label, desc
+
+    out, dataset = read_all(data, skip_corrupt=True, batch_size=4, preprocess_fn=preprocess_fn)
+    assert sorted(out["label"]) == [0, 0, 0, 1, 1, 1]
+    assert dataset.num_skipped == len(BAD_FILES) and seen == [[None]]
+
+
+def test_a_bad_file_is_named_before_preprocess_fn_sees_it(data):
+    bad = data / "b" / "x.jpg"
+    bad.write_bytes(b"")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"file {bad}: the file is empty"):
+        read_all(data, batch_size=2, shuffle=False,
+                 preprocess_fn=lambda name, buf, label, desc: (name, buf, label, desc))
+
+
+def test_a_jpeg_with_data_after_its_end_marker_is_still_read(data):
+    """Phones append data after the JPEG end marker: such files must not look truncated."""
+    (data / "a" / "motion.jpg").write_bytes(encode(COLORS[0]) + b"\x00MotionPhotoData" * 50)
+    out, _ = read_all(data)
+    assert len(out["label"]) == 7
+
+
+def test_an_empty_class_folder_is_an_error_naming_it(data):
+    (data / "c").mkdir()
+    meta = mox.ImageClassificationRawMetadata(str(data))
+    assert meta.labels_list == ["a", "b", "c"] and meta.empty_classes == ["c"]
+    with pytest.raises(ValueError, match=f"class folder '{data / 'c'}' \\(label 2\\) has no "
+                                         "image files"):
+        mox.ImageClassificationRawDataset(meta)
+
+
+def test_skip_corrupt_trains_without_an_empty_class_and_keeps_the_labels(data, caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    (data / "0_empty").mkdir()
+    out, dataset = read_all(data, skip_corrupt=True, label_one_hot=True)
+    assert dataset.num_classes == 3
+    assert sorted(int(label.argmax()) for label in out["label"]) == [1, 1, 1, 2, 2, 2]
+    assert "Training without samples of class 0 ('0_empty')" in caplog.text
+
+
+def test_labels_file_that_disagrees_with_the_folders_says_what_differs(data):
+    (data / "labels.txt").write_text("0: a\n1: c\n")
+    with pytest.raises(ValueError, match="lists 2 classes but the dataset has 2 class folders; "
+                                         "classes without a folder: 'c'; folders not in the "
+                                         "labels file: 'b'"):
+        mox.ImageClassificationRawMetadata(str(data))
+    (data / "labels.txt").write_text("0: a\n1: b\n2: c\n")
+    with pytest.raises(ValueError, match="lists 3 classes but the dataset has 2"):
+        mox.ImageClassificationRawMetadata(str(data))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("0: a\n1: b\n1: c\n", "gives label index 1 twice \\(lines 2 and 3\\)"),
+    ("0: a\n2: b\n", "must number its 2 classes 0 to 1; missing: 1; beyond the range: 2"),
+    ("0: a\n1: a\n", "names class 'a' twice \\(lines 1 and 2\\)"),
+    ("a\nb\na\n", "names class 'a' twice \\(lines 1 and 3\\)"),
+    ("0: a\nb\n", "mixes two layouts: line 1 '0: a' is 'index: name' but line 2 'b' is not"),
+    ("\n  \n", "is empty"),
+    ("0:\n", "line 1: index 0 has no name"),
+])
+def test_a_bad_labels_file_is_an_error_naming_the_file(data, text, message):
+    (data / "labels.txt").write_text(text)
+    with pytest.raises(ValueError, match=f"labels file '{data / 'labels.txt'}'.*{message}"):
+        mox.ImageClassificationRawMetadata(str(data))
+
+
+def test_labels_files_with_windows_line_ends_and_a_bom_parse():
+    assert parse_labels("\ufeff0: a\r\n1: b c\r\n", "x") == ["a", "b c"]
+
+
+def test_a_broken_link_is_an_error_naming_it_or_a_skip(data):
+    link = data / "a" / "gone.jpg"
+    os.symlink(data / "nowhere.jpg", link)
+    meta = mox.ImageClassificationRawMetadata(str(data))
+    assert meta.total_num_samples == 6
+    with pytest.raises(ValueError, match=f"image file '{link}' cannot be read: it is a broken "
+                                         "symbolic link"):
+        mox.ImageClassificationRawDataset(meta)
+    out, dataset = read_all(data, skip_corrupt=True)
+    assert len(out["label"]) == 6 and dataset.num_skipped == 1
+
+
+def test_a_named_pipe_never_hangs_the_pipeline(data):
+    fifo = data / "b" / "pipe.jpg"
+    os.mkfifo(fifo)
+    meta = mox.ImageClassificationRawMetadata(str(data))
+    with pytest.raises(ValueError, match=f"'{fifo}' cannot be read: it is not a regular file"):
+        mox.ImageClassificationRawDataset(meta)
+    out, dataset = read_all(data, skip_corrupt=True)
+    assert len(out["label"]) == 6 and dataset.num_skipped == 1
+
+
+def test_a_file_removed_after_listing_is_named(data):
+    meta = mox.ImageClassificationRawMetadata(str(data))
+    gone = data / "a" / "1.jpg"
+    gone.unlink()
+    dataset = mox.ImageClassificationRawDataset(meta, num_epochs=1)
+    with tf.Graph().as_default(), pytest.raises(tf.errors.NotFoundError, match=str(gone)):
+        drain(dataset.get(["label"]))
+    skipping = mox.ImageClassificationRawDataset(meta, num_epochs=1, skip_corrupt=True)
+    assert skipping.num_skipped == 1 and skipping.num_samples == 5
+
+
+def test_a_folder_of_only_bad_files_says_nothing_is_left(tmp_path):
+    save_image(tmp_path / "a" / "ok.jpg")
+    os.symlink(tmp_path / "nowhere", tmp_path / "a" / "gone.jpg")
+    (tmp_path / "a" / "ok.jpg").unlink()
+    meta = mox.ImageClassificationRawMetadata(str(tmp_path))
+    with pytest.raises(ValueError, match="no readable samples are left"):
+        mox.ImageClassificationRawDataset(meta, skip_corrupt=True)
