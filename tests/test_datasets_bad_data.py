@@ -202,3 +202,14 @@ def test_a_folder_of_only_bad_files_says_nothing_is_left(tmp_path):
     meta = mox.ImageClassificationRawMetadata(str(tmp_path))
     with pytest.raises(ValueError, match="no readable samples are left"):
         mox.ImageClassificationRawDataset(meta, skip_corrupt=True)
+
+
+def test_skipping_every_file_ends_the_data_instead_of_looping_forever(tmp_path):
+    for i in range(3):
+        (tmp_path / "a").mkdir(exist_ok=True)
+        (tmp_path / "a" / f"{i}.jpg").write_bytes(b"not an image")
+    meta = mox.ImageClassificationRawMetadata(str(tmp_path))
+    dataset = mox.ImageClassificationRawDataset(meta, skip_corrupt=True)  # num_epochs=None
+    with tf.Graph().as_default():
+        assert drain(dataset.get(["label"])) == []
+    assert dataset.num_skipped == 3

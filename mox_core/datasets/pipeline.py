@@ -12,10 +12,13 @@ one graph come from one ``get_next``, so ``get(['image'])`` and a later ``get(['
 paired.
 
 The stream, for subclasses: ``_elements()`` returns unbatched dicts holding ``image_buf``
-(encoded bytes) and ``image_name``, already shuffled and repeated; ``_label_stage(element)``,
+(encoded bytes) and ``image_name`` for one epoch, shuffled; ``_label_stage(element)``,
 run in the parallel decode stage, completes ``label``, ``label_desc`` and ``source`` (what to
-name in errors). This module decodes, resizes, augments, batches, applies ``preprocess_fn``
-and ``label_one_hot``, and prefetches.
+name in errors). This module decodes, resizes and augments, repeats the epoch ``num_epochs``
+times, batches, applies ``preprocess_fn`` and ``label_one_hot``, and prefetches. Repeating
+after the parallel (and, when shuffling, unordered) stages keeps epochs exact: every sample
+once per epoch, none of the next epoch before the last of this one. An epoch in which every
+file was skipped ends the data instead of looping forever.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ class ImageDatasetBase:
     # -- what subclasses provide -------------------------------------------------------------
 
     def _elements(self) -> Any:
-        """Unbatched element dicts (see the module docstring), shuffled and repeated."""
+        """Unbatched element dicts of one epoch (see the module docstring), shuffled."""
         raise NotImplementedError
 
     def _label_stage(self, element: dict) -> dict:
@@ -181,7 +184,7 @@ class ImageDatasetBase:
     def _build(self) -> dict:
         import tensorflow as tf
 
-        dataset = self._decode_stage(self._elements())
+        dataset = self._decode_stage(self._elements()).repeat(self.num_epochs)
         if self.batch_size is not None:
             dataset = dataset.batch(self.batch_size, drop_remainder=self.drop_remainder)
         if self.preprocess_fn is not None:
@@ -297,11 +300,8 @@ class ImageDatasetBase:
 
     # -- shared helpers for subclasses ---------------------------------------------------------
 
-    def _shuffle_and_repeat(self, dataset: Any) -> Any:
-        """Shuffle read elements in ``shuffle_buffer_size``, then repeat ``num_epochs`` times.
-
-        Repeating after everything per-epoch keeps epochs exact: each sample once per epoch.
-        """
+    def _shuffle_buffer(self, dataset: Any) -> Any:
+        """Read elements pass a ``shuffle_buffer_size`` shuffle buffer (when shuffling)."""
         if self.shuffle and self.shuffle_buffer_size > 1:
             dataset = dataset.shuffle(self.shuffle_buffer_size, reshuffle_each_iteration=True)
-        return dataset.repeat(self.num_epochs)
+        return dataset

@@ -206,7 +206,7 @@ class RawDatasetBase(ImageDatasetBase):
         if self.shuffle:
             dataset = dataset.shuffle(len(self._read_paths), reshuffle_each_iteration=True)
         dataset = self._reader.read(dataset, deterministic=not self.shuffle)
-        return self._shuffle_and_repeat(dataset)
+        return self._shuffle_buffer(dataset)
 
 
 class ImageClassificationRawDataset(RawDatasetBase):

@@ -256,6 +256,6 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
             cycle_length=cycle, block_length=1, num_parallel_calls=cycle,
             deterministic=not self.shuffle,
         )
-        records = self._shuffle_and_repeat(records)
+        records = self._shuffle_buffer(records)
         return records.map(self._parse, num_parallel_calls=self.num_parallel,
                            deterministic=not self.shuffle)
