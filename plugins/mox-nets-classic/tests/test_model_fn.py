@@ -199,6 +199,8 @@ def test_unknown_network_error_lists_close_matches():
 
 
 def test_network_of_another_plugin_says_how_to_get_it():
+    if "mobilenet_v1" in list_networks():
+        pytest.skip("mox-nets-mobile is installed here; tox's classic environment runs this")
     with pytest.raises(ValueError) as info:
         mox.get_model_fn("mobilenet_v1", mox.ModeKeys.TRAIN, 1001)
     message = str(info.value)

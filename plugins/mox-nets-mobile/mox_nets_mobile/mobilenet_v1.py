@@ -1,0 +1,273 @@
+"""MobileNet v1 (Howard et al., 2017) as in TF-Slim's ``nets/mobilenet_v1.py``.
+
+A 3x3/2 convolution, then 13 depthwise-separable blocks: a 3x3 depthwise convolution
+(``Conv2d_N_depthwise``) and a 1x1 pointwise one (``Conv2d_N_pointwise``), each followed by
+batch norm (gamma and beta, decay 0.9997, epsilon 0.001) and ReLU6; five of them stride 2. Every
+convolution is ``SAME`` (``use_explicit_padding=True`` pads explicitly and convolves ``VALID``,
+as slim's option for inference engines without SAME). The head is a 7x7 ``VALID`` average pool
+(clipped to smaller maps), dropout (keep 0.999) and the 1x1 ``Logits/Conv2d_1c_1x1`` convolution.
+
+``depth_multiplier`` thins every layer to ``max(int(depth * multiplier), min_depth)`` channels:
+``mobilenet_v1_075``, ``_050`` and ``_025`` are the 0.75, 0.5 and 0.25 networks of the paper.
+Weights are truncated-normal (stddev 0.09), only the full convolutions are L2-regularized (slim's
+``regularize_depthwise=False``). Variable names match TF-Slim's, so its checkpoints load.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from mox_core.nets import layers
+from mox_nets_mobile import _ops
+
+tf1 = tf.compat.v1
+
+# Conv: a full 3x3 convolution; DepthSepConv: a 3x3 depthwise then a 1x1 pointwise convolution.
+Conv = collections.namedtuple("Conv", ["kernel", "stride", "depth"])
+DepthSepConv = collections.namedtuple("DepthSepConv", ["kernel", "stride", "depth"])
+
+#: The MobileNet v1 body (TF-Slim's ``MOBILENETV1_CONV_DEFS``).
+MOBILENETV1_CONV_DEFS = [
+    Conv(kernel=[3, 3], stride=2, depth=32),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=64),
+    DepthSepConv(kernel=[3, 3], stride=2, depth=128),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=128),
+    DepthSepConv(kernel=[3, 3], stride=2, depth=256),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=256),
+    DepthSepConv(kernel=[3, 3], stride=2, depth=512),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=512),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=512),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=512),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=512),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=512),
+    DepthSepConv(kernel=[3, 3], stride=2, depth=1024),
+    DepthSepConv(kernel=[3, 3], stride=1, depth=1024),
+]
+
+
+def mobilenet_v1_base(
+    inputs: tf.Tensor,
+    final_endpoint: str = "Conv2d_13_pointwise",
+    min_depth: int = 8,
+    depth_multiplier: float = 1.0,
+    conv_defs: list | None = None,
+    output_stride: int | None = None,
+    use_explicit_padding: bool = False,
+    data_format: str = _ops.NHWC,
+    scope=None,
+):
+    """The network up to ``final_endpoint`` on a ``data_format`` tensor: ``(net, end_points)``.
+
+    ``output_stride`` (8, 16 or 32) keeps the feature map denser by turning the strides that
+    would overshoot it into atrous rates of the following depthwise convolutions, as slim's.
+    """
+    if depth_multiplier <= 0:
+        raise ValueError("depth_multiplier is not greater than zero.")
+    if output_stride is not None and output_stride not in (8, 16, 32):
+        raise ValueError("Only allowed output_stride values are 8, 16, 32.")
+
+    def depth(d):
+        return max(int(d * depth_multiplier), min_depth)
+
+    conv_defs = MOBILENETV1_CONV_DEFS if conv_defs is None else conv_defs
+    padding = "VALID" if use_explicit_padding else "SAME"
+    end_points = {}
+    with tf1.variable_scope(scope, "MobilenetV1", [inputs]):
+        with layers.arg_scope([layers.conv2d, layers.separable_conv2d], padding=padding):
+            # The running product of the strides, to switch to atrous convolution once it
+            # reaches output_stride.
+            current_stride = 1
+            rate = 1
+            net = inputs
+            for i, conv_def in enumerate(conv_defs):
+                end_point_base = f"Conv2d_{i}"
+                if output_stride is not None and current_stride == output_stride:
+                    layer_stride, layer_rate = 1, rate
+                    rate *= conv_def.stride
+                else:
+                    layer_stride, layer_rate = conv_def.stride, 1
+                    current_stride *= conv_def.stride
+
+                if isinstance(conv_def, Conv):
+                    end_point = end_point_base
+                    if use_explicit_padding:
+                        net = _ops.fixed_padding(net, conv_def.kernel, data_format)
+                    # Slim strides the full convolution even past output_stride; it is first.
+                    net = layers.conv2d(
+                        net,
+                        depth(conv_def.depth),
+                        conv_def.kernel,
+                        stride=conv_def.stride,
+                        scope=end_point,
+                    )
+                    end_points[end_point] = net
+                    if end_point == final_endpoint:
+                        return net, end_points
+                elif isinstance(conv_def, DepthSepConv):
+                    end_point = end_point_base + "_depthwise"
+                    if use_explicit_padding:
+                        net = _ops.fixed_padding(net, conv_def.kernel, data_format, layer_rate)
+                    # num_outputs=None: the depthwise convolution alone, with its batch norm.
+                    net = layers.separable_conv2d(
+                        net,
+                        None,
+                        conv_def.kernel,
+                        depth_multiplier=1,
+                        stride=layer_stride,
+                        rate=layer_rate,
+                        scope=end_point,
+                    )
+                    end_points[end_point] = net
+                    if end_point == final_endpoint:
+                        return net, end_points
+
+                    end_point = end_point_base + "_pointwise"
+                    net = layers.conv2d(
+                        net, depth(conv_def.depth), [1, 1], stride=1, scope=end_point
+                    )
+                    end_points[end_point] = net
+                    if end_point == final_endpoint:
+                        return net, end_points
+                else:
+                    raise ValueError(f"Unknown convolution type {type(conv_def).__name__} for "
+                                     f"layer {i}")  # fmt: skip
+    raise ValueError(f"Unknown final endpoint {final_endpoint}")
+
+
+def mobilenet_v1_arg_scope(
+    is_training: bool | None = True,
+    weight_decay: float = 0.00004,
+    stddev: float = 0.09,
+    regularize_depthwise: bool = False,
+    batch_norm_decay: float = 0.9997,
+    batch_norm_epsilon: float = 0.001,
+    batch_norm_updates_collections: str | None = tf1.GraphKeys.UPDATE_OPS,
+    *,
+    batch_norm_fused: bool = False,
+    batch_renorm: bool = False,
+    data_format: str = _ops.NHWC,
+) -> dict:
+    """TF-Slim's ``mobilenet_v1_arg_scope``, plus the layout and ``get_model_fn``'s batch norm.
+
+    Batch norm (gamma and beta) after every convolution, ReLU6, truncated-normal weights; the
+    full convolutions are L2-regularized, the depthwise ones only with ``regularize_depthwise``.
+    """
+    bn_params = _ops.batch_norm_params(
+        batch_norm_decay,
+        batch_norm_epsilon,
+        fused=batch_norm_fused,
+        renorm=batch_renorm,
+        updates_collections=batch_norm_updates_collections,
+    )
+    if is_training is not None:
+        bn_params["is_training"] = is_training
+    regularizer = layers.l2_regularizer(weight_decay)
+    depthwise_regularizer = regularizer if regularize_depthwise else None
+    with layers.arg_scope(
+        [layers.conv2d, layers.separable_conv2d],
+        weights_initializer=tf1.truncated_normal_initializer(stddev=stddev),
+        activation_fn=tf.nn.relu6,
+        normalizer_fn=layers.batch_norm,
+    ):
+        with layers.arg_scope([layers.batch_norm], **bn_params):
+            with layers.arg_scope([layers.conv2d], weights_regularizer=regularizer):
+                with layers.arg_scope(
+                    [layers.separable_conv2d], weights_regularizer=depthwise_regularizer
+                ):
+                    with _ops.layout_arg_scope(data_format) as sc:
+                        return sc
+
+
+def mobilenet_v1(
+    images: tf.Tensor,
+    num_classes: int = 1001,
+    *,
+    is_training: bool,
+    weight_decay: float = 0.0,
+    data_format: str = _ops.NHWC,
+    batch_norm_fused: bool = False,
+    batch_renorm: bool = False,
+    dropout_keep_prob: float = 0.999,
+    min_depth: int = 8,
+    depth_multiplier: float = 1.0,
+    conv_defs: list | None = None,
+    prediction_fn: Callable | None = layers.softmax,
+    spatial_squeeze: bool = True,
+    global_pool: bool = False,
+    use_explicit_padding: bool = False,
+    reuse: bool | None = None,
+    scope: str = "MobilenetV1",
+):
+    """Build MobileNet v1 on NHWC ``images``; returns ``(logits, end_points)``.
+
+    End points are keyed as slim's (``Conv2d_0``, ``Conv2d_13_pointwise``, ``AvgPool_1a``,
+    ``Logits``, ``Predictions``) and hold ``data_format`` tensors. ``global_pool=True`` pools any
+    input size to 1x1 (the fixed 7x7 pool gives larger maps on larger inputs).
+    """
+    arg_sc = mobilenet_v1_arg_scope(
+        weight_decay=weight_decay,
+        batch_norm_fused=batch_norm_fused,
+        batch_renorm=batch_renorm,
+        data_format=data_format,
+    )
+    with layers.arg_scope(arg_sc):
+        net = _ops.to_data_format(images, data_format)
+        with tf1.variable_scope(scope, "MobilenetV1", [net], reuse=reuse) as sc:
+            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
+                net, end_points = mobilenet_v1_base(
+                    net,
+                    scope=sc,
+                    min_depth=min_depth,
+                    depth_multiplier=depth_multiplier,
+                    conv_defs=conv_defs,
+                    use_explicit_padding=use_explicit_padding,
+                    data_format=data_format,
+                )
+                with tf1.variable_scope("Logits"):
+                    if global_pool:
+                        net = tf.reduce_mean(
+                            net, _ops.spatial_axes(data_format), keepdims=True, name="global_pool"
+                        )
+                        end_points["global_pool"] = net
+                    else:
+                        kernel_size = _ops.reduced_kernel_size(net, [7, 7], data_format)
+                        net = layers.avg_pool2d(
+                            net, kernel_size, padding="VALID", scope="AvgPool_1a"
+                        )
+                        end_points["AvgPool_1a"] = net
+                    net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout_1b")
+                    logits = layers.conv2d(
+                        net,
+                        num_classes,
+                        [1, 1],
+                        activation_fn=None,
+                        normalizer_fn=None,
+                        scope="Conv2d_1c_1x1",
+                    )
+                    if spatial_squeeze:
+                        logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
+                    elif data_format == _ops.NCHW:
+                        logits = tf.transpose(logits, [0, 2, 3, 1], name="to_NHWC")
+                end_points["Logits"] = logits
+                if prediction_fn:
+                    end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    return logits, end_points
+
+
+mobilenet_v1.default_image_size = 224
+
+mobilenet_v1_075 = _ops.variant(
+    mobilenet_v1, "mobilenet_v1_075", "MobileNet v1 with 0.75 of its channels.",
+    depth_multiplier=0.75,
+)  # fmt: skip
+mobilenet_v1_050 = _ops.variant(
+    mobilenet_v1, "mobilenet_v1_050", "MobileNet v1 with half of its channels.",
+    depth_multiplier=0.50,
+)  # fmt: skip
+mobilenet_v1_025 = _ops.variant(
+    mobilenet_v1, "mobilenet_v1_025", "MobileNet v1 with a quarter of its channels.",
+    depth_multiplier=0.25,
+)  # fmt: skip
