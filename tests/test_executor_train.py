@@ -163,6 +163,16 @@ def test_user_functions_may_name_the_mode_either_way(tmp_path, style):
     assert seen == ["TRAIN"]
 
 
+def test_input_fn_may_build_its_dataset_with_the_tf2_api(tmp_path):
+    import tensorflow as tf2  # scripts often mix `import tensorflow as tf` into compat.v1 code
+
+    def input_fn(mode):
+        return tf2.data.Dataset.from_tensor_slices((X, Y)).repeat()
+
+    result = train(tmp_path, steps=40, input_fn=input_fn)
+    assert result["loss"] < 0.5
+
+
 def test_graph_tensors_of_single_examples_are_auto_batched(tmp_path):
     def input_fn(mode):
         x, y = tf.data.make_one_shot_iterator(

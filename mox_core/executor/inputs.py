@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import tensorflow.compat.v1 as tf
+from tensorflow.compat.v2 import data as data_v2
 
 from mox_core.constants import ModeKeys
 
@@ -94,7 +95,8 @@ def build_inputs(input_fn: Callable, mode: str, num_towers: int, batch_size: int
                           [examples] * num_towers, None, [])
         initializer = None
         signature = None
-        if isinstance(returned, tf.data.Dataset):
+        # tf.compat.v1.data.Dataset subclasses the TF2 class: this accepts datasets built either way.
+        if isinstance(returned, data_v2.Dataset):
             dataset = returned
             if auto_batch:
                 signature = _signature(dataset.element_spec)
