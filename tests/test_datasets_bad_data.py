@@ -83,6 +83,45 @@ def test_skip_corrupt_leaves_a_bad_image_out_and_logs_it(data, filename, caplog)
     assert f"Skipping image '{bad}'" in caplog.text and "(1 skipped so far)" in caplog.text
 
 
+def damaged_inside(content: bytes) -> bytes:
+    """``content`` with its middle third zeroed, its end intact (the JPEG end marker, the PNG
+    IEND chunk): it looks complete but does not decode."""
+    third = len(content) // 3
+    return content[:third] + b"\0" * third + content[2 * third:]
+
+
+DAMAGED_INSIDE = {
+    "inside.jpg": damaged_inside(encode(COLORS[0], size=(48, 48))),
+    "inside.png": damaged_inside(encode(COLORS[0], size=(48, 48), fmt="PNG")),
+}
+
+
+@pytest.mark.parametrize("filename", sorted(DAMAGED_INSIDE))
+def test_skip_corrupt_also_skips_a_file_damaged_inside_with_an_intact_trailer(data, filename,
+                                                                            caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    content = DAMAGED_INSIDE[filename]
+    assert content[-2:] == b"\xff\xd9" or content[-8:-4] == b"IEND"
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.io.decode_image(content)
+    bad = data / "a" / filename
+    bad.write_bytes(content)
+    out, dataset = read_all(data, skip_corrupt=True)
+    assert sorted(out["label"]) == [0, 0, 0, 1, 1, 1] and dataset.num_skipped == 1
+    assert (f"Skipping image '{bad}': the file is truncated or corrupt (1 skipped so far)"
+            in caplog.text)
+    seen = []
+
+    def preprocess_fn(name, buf, label, desc):  # the user decodes: the check comes first
+        seen.append(True)
+        images = tf.map_fn(lambda b: tf.image.resize(tf.io.decode_image(
+            b, channels=3, expand_animations=False), [4, 4]), buf, fn_output_signature=tf.float32)
+        return name, images, label, desc
+
+    out, dataset = read_all(data, skip_corrupt=True, batch_size=3, preprocess_fn=preprocess_fn)
+    assert sorted(out["label"]) == [0, 0, 0, 1, 1, 1] and dataset.num_skipped == 1 and seen
+
+
 def test_skip_counts_every_bad_file_across_batches_and_preprocess_fn(data):
     for i, (content, _) in enumerate(BAD_FILES.values()):
         (data / "a" / f"bad{i}.jpg").write_bytes(content)

@@ -363,25 +363,56 @@ def test_redirect_dir_lists_under_base_dir_and_reads_under_redirect_dir(tmp_path
     assert all(name.startswith(str(tmp_path / "listed")) for name in names(out["image_name"]))
 
 
-def test_cache_dir_env_copies_the_files_first_and_removes_them_at_exit(folders, tmp_path,
-                                                                     monkeypatch):
+def test_cache_dir_env_copies_the_files_first_and_removes_them_when_the_data_ends(
+        folders, tmp_path, monkeypatch):
     monkeypatch.setenv("DLS_LOCAL_CACHE_PATH", str(tmp_path / "cache"))
     meta = mox.ImageClassificationRawMetadata(str(folders))
-    dataset = mox.ImageClassificationRawDataset(meta, num_epochs=1, cache_dir="ENV")
+    dataset = mox.ImageClassificationRawDataset(meta, num_epochs=2, cache_dir="ENV")
     (cached,) = list((tmp_path / "cache").iterdir())
     assert len(list(cached.rglob("*.jpg"))) == 9
     for path in folders.rglob("*.jpg"):
         path.unlink()  # from now on only the cache has the images
     with tf.Graph().as_default():
-        assert sorted(r[0] for r in drain(dataset.get(["label"]))) == [0, 0, 1, 1, 1, 2, 2, 2, 2]
+        labels = dataset.get("label")
+        with tf.compat.v1.Session() as session:
+            first_epoch = sorted(session.run(labels) for _ in range(9))
+            for _ in range(9):
+                session.run(labels)
+            with pytest.raises(tf.errors.OutOfRangeError):
+                session.run(labels)
+    assert first_epoch == [0, 0, 1, 1, 1, 2, 2, 2, 2]
+    assert not cached.exists() and cache._to_remove == set()
+
+
+def test_a_cache_read_forever_is_removed_at_exit(folders, tmp_path):
+    meta = mox.ImageClassificationRawMetadata(str(folders))
+    dataset = mox.ImageClassificationRawDataset(meta, cache_dir=str(tmp_path / "c"))
+    with tf.Graph().as_default():
+        assert len(drain(dataset.get("label"), max_runs=20)) == 20
+    (cached,) = list((tmp_path / "c").iterdir())
+    assert len(list(cached.rglob("*.jpg"))) == 9
     cache._remove_at_exit()
     assert not cached.exists()
 
 
+def test_a_pipeline_built_after_the_cache_was_removed_copies_it_again(folders, tmp_path):
+    meta = mox.ImageClassificationRawMetadata(str(folders))
+    dataset = mox.ImageClassificationRawDataset(meta, num_epochs=1, shuffle=False,
+                                                cache_dir=str(tmp_path / "c"))
+    for _ in range(2):  # e.g. a training graph, then an evaluation graph
+        with tf.Graph().as_default():
+            labels = [int(r) for r in drain(dataset.get("label"))]
+        assert labels == [0, 0, 1, 1, 1, 2, 2, 2, 2]
+        assert list((tmp_path / "c").iterdir()) == []
+
+
 def test_cache_kept_when_remove_cache_on_finish_is_false(folders, tmp_path):
     meta = mox.ImageClassificationRawMetadata(str(folders))
-    mox.ImageClassificationRawDataset(meta, cache_dir=str(tmp_path / "c"),
-                                      remove_cache_on_finish=False)
+    dataset = mox.ImageClassificationRawDataset(meta, num_epochs=1,
+                                                cache_dir=str(tmp_path / "c"),
+                                                remove_cache_on_finish=False)
+    with tf.Graph().as_default():
+        assert len(drain(dataset.get("label"))) == 9
     cache._remove_at_exit()
     assert len(list((tmp_path / "c").rglob("*.jpg"))) == 9
 

@@ -19,7 +19,6 @@ from test_datasets_support import (
 )
 
 import mox_core as mox
-from mox_core.datasets import cache
 from mox_core.datasets.tfrecord import count_records
 
 NAMES = ["daisy", "roses", "tulips"]
@@ -233,8 +232,7 @@ def test_redirect_dir_and_cache_dir(records, tmp_path):
         f.unlink()
     with tf.Graph().as_default():
         assert len(drain(dataset.get(["label"]))) == 8
-    cache._remove_at_exit()
-    assert not any((tmp_path / "cache").iterdir())
+    assert not any((tmp_path / "cache").iterdir())  # removed when the data ended
 
 
 def test_a_corrupt_image_in_a_record_is_named(tmp_path):

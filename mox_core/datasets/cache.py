@@ -4,9 +4,14 @@ On ModelArts the data lives on OBS and ``/cache`` is a local NVMe disk; ``cache_
 means ``$DLS_LOCAL_CACHE_PATH``, the platform's dataset cache. Files are copied once, in
 parallel, into a folder of their own under ``cache_dir`` (named after the source, so two
 datasets never share one), keeping their relative paths; a file already there with the same
-size is not copied again, so a restarted job reuses its cache. With
-``remove_cache_on_finish=True`` that folder -- and nothing else -- is deleted when the Python
-process exits.
+size is not copied again, so a restarted job reuses its cache. Copies go through ``mox.file``
+(``stat`` and ``copy``) for the URL schemes a plugin serves.
+
+With ``remove_cache_on_finish=True`` that folder -- and nothing else -- is removed on finish
+(spec section 2): when the data ends, i.e. once every input pipeline built from the dataset has
+delivered its last epoch (``num_epochs`` given), and in any case when the Python process exits
+(a dataset that repeats forever, a run stopped by ``max_number_of_steps``). A pipeline built
+again after that (an evaluation graph over the same dataset object) copies the files again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from mox_core.datasets import fs, logs
 
@@ -62,26 +68,96 @@ def _copy(source: str, target: str) -> None:
     os.replace(partial, target)
 
 
-def cache_files(source_root: str, relative_paths: list[str], cache_dir: str,
-                remove_on_finish: bool, num_threads: int = 16) -> str:
-    """Copy ``source_root/relative`` for every relative path into a folder under ``cache_dir``
-    and return that folder (the new root to read from)."""
+def cache_root_for(source_root: str, cache_dir: str) -> str:
+    """The folder under ``cache_dir`` that holds the copy of ``source_root``."""
     key = hashlib.sha1(source_root.rstrip("/").encode("utf-8")).hexdigest()[:12]
     name = os.path.basename(source_root.rstrip("/")) or "data"
-    target_root = os.path.join(cache_dir, f"mox-cache-{name}-{key}")
-    os.makedirs(target_root, exist_ok=True)
-    if remove_on_finish:
+    return os.path.join(cache_dir, f"mox-cache-{name}-{key}")
+
+
+class LocalCache:
+    """The local copy of one dataset's files, and when it goes away.
+
+    ``root`` is the folder to read from (files keep their paths relative to ``source_root``).
+    ``follow(dataset)`` is called by each input pipeline: it makes sure the copy is there and,
+    with ``remove_on_finish``, returns ``dataset`` followed by an end marker that removes the
+    copy once the last open pipeline has run out of data.
+    """
+
+    def __init__(self, source_root: str, relative_paths: list[str], cache_dir: str,
+                 remove_on_finish: bool, num_threads: int = 16) -> None:
+        self.source_root = source_root
+        self.relative_paths = list(relative_paths)
+        self.remove_on_finish = remove_on_finish
+        self.num_threads = num_threads
+        self.root = cache_root_for(source_root, cache_dir)
+        self._lock = threading.Lock()
+        self._open_pipelines = 0
+        self._present = False
+        self.fill()
+
+    def fill(self) -> None:
+        """Copy every file not already in the cache (same size)."""
+        os.makedirs(self.root, exist_ok=True)
+        if self.remove_on_finish:
+            with _lock:
+                _to_remove.add(self.root)
+        logs.info("Caching %d files from %s to %s", len(self.relative_paths), self.source_root,
+                  self.root)
+
+        def copy_one(relative: str) -> None:
+            source = fs.join(self.source_root, relative)
+            try:
+                _copy(source, os.path.join(self.root, relative))
+            except Exception as exc:
+                raise ValueError(f"cannot cache {source!r} into {self.root!r}: {exc}") from exc
+
+        with ThreadPoolExecutor(max_workers=self.num_threads) as pool:
+            list(pool.map(copy_one, self.relative_paths))
+        self._present = True
+
+    def remove(self) -> None:
+        """Delete the copy now (and forget it for the exit-time clean-up)."""
+        with self._lock:
+            self._present = False
         with _lock:
-            _to_remove.add(target_root)
-    logs.info("Caching %d files from %s to %s", len(relative_paths), source_root, target_root)
+            _to_remove.discard(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+        logs.info("Removed the dataset cache %s: the data has ended", self.root)
 
-    def copy_one(relative: str) -> None:
-        source = fs.join(source_root, relative)
-        try:
-            _copy(source, os.path.join(target_root, relative))
-        except Exception as exc:
-            raise ValueError(f"cannot cache {source!r} into {target_root!r}: {exc}") from exc
+    def _pipeline_ended(self) -> bool:
+        with self._lock:
+            self._open_pipelines -= 1
+            last = self._open_pipelines == 0
+        if last:
+            self.remove()
+        return False
 
-    with ThreadPoolExecutor(max_workers=num_threads) as pool:
-        list(pool.map(copy_one, relative_paths))
-    return target_root
+    def follow(self, dataset: Any, ends: bool) -> Any:
+        """``dataset`` (one input pipeline over the cache), followed by the removal of the
+        cache when ``ends`` (a finite ``num_epochs``) and ``remove_on_finish``."""
+        import tensorflow as tf
+
+        with self._lock:
+            present = self._present
+        if not present:
+            self.fill()
+        if not (ends and self.remove_on_finish):
+            return dataset
+        with self._lock:
+            self._open_pipelines += 1
+
+        def when_done(_: Any) -> Any:
+            return tf.py_function(self._pipeline_ended, [], tf.bool)
+
+        # an empty dataset of the same structure whose iteration runs the removal: it is only
+        # reached after the last element of ``dataset`` has been produced
+        marker = tf.data.Dataset.range(1).filter(when_done)
+        return dataset.concatenate(marker.flat_map(lambda _: dataset.take(0)))
+
+
+def cache_files(source_root: str, relative_paths: list[str], cache_dir: str,
+                remove_on_finish: bool, num_threads: int = 16) -> LocalCache:
+    """Copy ``source_root/relative`` for every relative path into a folder under ``cache_dir``;
+    the returned :class:`LocalCache`'s ``root`` is the new root to read from."""
+    return LocalCache(source_root, relative_paths, cache_dir, remove_on_finish, num_threads)

@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mox_core.datasets.cache import LocalCache
 from mox_core.datasets.images import CorruptImagePolicy
 
 #: Keys every image dataset answers in ``get``.
@@ -112,6 +113,8 @@ class ImageDatasetBase:
         self.num_classes = num_classes
         self.fixed_image_shape = tuple(fixed_image_shape) if fixed_image_shape else None
         self._policy = CorruptImagePolicy(skip_corrupt)
+        #: the local copy made for ``cache_dir`` (set by subclasses), removed when data ends
+        self._cache: LocalCache | None = None
         self._outputs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     # -- what subclasses provide -------------------------------------------------------------
@@ -185,6 +188,8 @@ class ImageDatasetBase:
         import tensorflow as tf
 
         dataset = self._decode_stage(self._elements()).repeat(self.num_epochs)
+        if self._cache is not None:
+            dataset = self._cache.follow(dataset, ends=self.num_epochs is not None)
         if self.batch_size is not None:
             dataset = dataset.batch(self.batch_size, drop_remainder=self.drop_remainder)
         if self.preprocess_fn is not None:

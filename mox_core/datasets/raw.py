@@ -178,7 +178,8 @@ class RawDatasetBase(ImageDatasetBase):
         root = metadata.redirect_dir or base
         cache_root = resolve_cache_dir(cache_dir)
         if cache_root is not None:
-            root = cache_files(root, kept, cache_root, remove_cache_on_finish)
+            self._cache = cache_files(root, kept, cache_root, remove_cache_on_finish)
+            root = self._cache.root
         self._image_names = [fs.join(base, rel) for rel in kept]
         self._read_paths = [fs.join(root, rel) for rel in kept]
         if hasattr(self._reader, "mox_file_urls"):

@@ -184,7 +184,8 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
         relative = metadata.relative_files
         cache_root = resolve_cache_dir(cache_dir)
         if cache_root is not None:
-            root = cache_files(root, relative, cache_root, remove_cache_on_finish)
+            self._cache = cache_files(root, relative, cache_root, remove_cache_on_finish)
+            root = self._cache.root
         self._read_files = [fs.join(root, rel) for rel in relative]
 
     @staticmethod
