@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import tensorflow.compat.v1 as tf
 
 import mox_core as mox
 from mox_core.executor import cluster as cluster_module
+from mox_core.executor import distributed
 
 SCRIPT = Path(__file__).with_name("distributed_train_script.py")
 pytestmark = pytest.mark.slow
@@ -29,39 +33,89 @@ def free_ports(count):
     return ports
 
 
+class Task:
+    """One process of the cluster; a thread collects its output lines as they come."""
+
+    def __init__(self, command, env):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self):
+        return "".join(self.lines)
+
+    def wait_for(self, pattern, timeout=240):
+        """Block until a line matches ``pattern`` (its match returned); fail after timeout."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for line in self.lines[seen:]:
+                seen += 1
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if self.process.poll() is not None and seen == len(self.lines):
+                self._reader.join(5)
+                if seen == len(self.lines):
+                    break
+            time.sleep(0.05)
+        raise AssertionError(f"no line matched {pattern!r}; output:\n{self.output[-3000:]}")
+
+    def ended(self, timeout=240):
+        """Wait for the process to end; return its whole output."""
+        self.process.wait(timeout)
+        self._reader.join(10)
+        return self.output
+
+    def finish(self, timeout=240):
+        output = self.ended(timeout)
+        assert self.process.returncode == 0, output[-3000:]
+        return output
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+        self._reader.join(10)
+
+
 class Cluster:
     def __init__(self, tmp_path, num_ps=1, num_workers=2):
         ports = free_ports(num_ps + num_workers)
         self.ps = [f"127.0.0.1:{p}" for p in ports[:num_ps]]
         self.workers = [f"127.0.0.1:{p}" for p in ports[num_ps:]]
         self.log_dir = tmp_path / "logs"
-        self.processes = []
+        self.tasks = []
 
-    def start(self, job, index, *extra):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MOX_STARTUP_TIMEOUT="60")
+    def start_task(self, job, index, *extra):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MOX_STARTUP_TIMEOUT="90",
+                   PYTHONUNBUFFERED="1")
         env.pop("http_proxy", None)
-        process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), f"--job_name={job}", f"--task_index={index}",
-             f"--ps_hosts={','.join(self.ps)}", f"--worker_hosts={','.join(self.workers)}",
-             f"--train_url={self.log_dir}", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        self.processes.append(process)
-        return process
+        task = Task([sys.executable, str(SCRIPT), f"--job_name={job}", f"--task_index={index}",
+                     f"--ps_hosts={','.join(self.ps)}", f"--worker_hosts={','.join(self.workers)}",
+                     f"--train_url={self.log_dir}", *extra], env)
+        self.tasks.append(task)
+        return task
+
+    def start_all(self, *extra):
+        """Start every ps task and every worker; return the workers."""
+        for index in range(len(self.ps)):
+            self.start_task("ps", index)
+        return [self.start_task("worker", i, *extra) for i in range(len(self.workers))]
 
     def run(self, *extra):
-        for index in range(len(self.ps)):
-            self.start("ps", index)
-        workers = [self.start("worker", i, *extra) for i in range(len(self.workers))]
-        outputs = [w.communicate(timeout=240)[0] for w in workers]
-        for worker, output in zip(workers, outputs):
-            assert worker.returncode == 0, output[-3000:]
-        return outputs
+        return [worker.finish() for worker in self.start_all(*extra)]
 
     def stop(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        for task in self.tasks:
+            if task.process.poll() is None:
+                task.kill()
 
 
 @pytest.fixture
@@ -118,13 +172,72 @@ def _eval_model_fn(inputs, mode):
     return distributed_train_script.model_fn(inputs, mode)
 
 
-def test_sync_replicas_is_refused_with_a_clear_error_until_workers_can_be_kept_in_step(cluster):
+def test_sync_workers_stay_in_step_and_each_step_averages_one_gradient_of_each(cluster):
     c = cluster(num_ps=1, num_workers=2)
-    c.start("ps", 0)
-    process = c.start("worker", 1, "--steps=1", "--sync_replicas=true")
-    output = process.communicate(timeout=240)[0]
-    assert process.returncode != 0
-    assert "synchronous distributed training (flag sync_replicas=True) is not available" in output
+    outputs = c.run("--steps=8", "--sync_replicas=true", "--probe")
+    for output in outputs:
+        # every worker made steps 0..7, and its step k went into global step k
+        assert logged_steps(output) == [(k, k) for k in range(8)]
+    # the probe's w moves by the mean gradient each step: worker 0 gives 1, worker 1 gives 2
+    checkpoint = tf.train.load_checkpoint(str(c.log_dir))
+    assert checkpoint.get_tensor("global_step") == 8
+    assert checkpoint.get_tensor("w") == pytest.approx(-1.5 * 8)
+
+
+SYNC_RUN = ("--steps=30", "--sync_replicas=true", "--probe", "--pace=0.2", "--save_steps=2")
+
+
+def newest_checkpoint(log_dir):
+    """(global_step, w) of the newest checkpoint the chief finished writing."""
+    reader = tf.train.load_checkpoint(str(log_dir))
+    return int(reader.get_tensor("global_step")), float(reader.get_tensor("w"))
+
+
+def test_a_worker_killed_mid_run_leaves_whole_checkpoints_and_rejoins_when_restarted(cluster):
+    c = cluster(num_ps=1, num_workers=2)
+    chief, worker = c.start_all(*SYNC_RUN)
+    worker.wait_for(r"step: 4\(global step")
+    worker.kill()
+    time.sleep(2)  # the chief cannot finish a step without worker 1: it waits for it
+    stalled_at, w = newest_checkpoint(c.log_dir)
+    assert 4 <= stalled_at < 30
+    assert w == pytest.approx(-1.5 * stalled_at)  # a whole, consistent checkpoint
+    restarted = c.start_task("worker", 1, *SYNC_RUN)
+    rejoined_at = int(restarted.wait_for(r"step: 0\(global step: (\d+)\)").group(1))
+    assert rejoined_at >= stalled_at  # it picks up the cluster's step, not its own count
+    for task in (chief, restarted):
+        assert logged_steps(task.finish())[-1][1] == 29  # both ran to the end together
+    assert newest_checkpoint(c.log_dir)[0] == 30
+
+
+def test_the_chief_killed_mid_run_resumes_from_its_checkpoint_when_restarted(cluster):
+    c = cluster(num_ps=1, num_workers=2)
+    chief, worker = c.start_all(*SYNC_RUN)
+    chief.wait_for(r"Saving checkpoints for (?:[4-9]|\d\d+) into")
+    chief.kill()
+    saved, _ = newest_checkpoint(c.log_dir)
+    restarted = c.start_task("worker", 0, *SYNC_RUN)
+    resumed = restarted.wait_for(r"Resuming training from \S*model\.ckpt-(\d+)")
+    assert int(resumed.group(1)) == saved
+    assert int(restarted.wait_for(r"step: 0\(global step: (\d+)\)").group(1)) == saved
+    for task in (restarted, worker):
+        assert logged_steps(task.finish())[-1][1] == 29
+    step, w = newest_checkpoint(c.log_dir)
+    assert step == 30 and w < -1.5 * saved  # trained on past the restored step
+
+
+def test_greedy_placement_puts_each_variable_on_the_least_loaded_ps():
+    spec = cluster_module.Cluster(("p0:1", "p1:1", "p2:1"), ("w0:1",), "worker", 0, "test")
+    sizes = {"big": 1000, "mid": 600, "small": 500, "tiny": 100, "last": 50}
+    with tf.Graph().as_default(), tf.device(distributed.device_function(spec)):
+        variables = {name: tf.get_variable(name, [size]) for name, size in sizes.items()}
+        product = variables["big"] * 2.0
+    tasks = {name: v.device for name, v in variables.items()}
+    # loads after each: [1000,0,0] [1000,600,0] [1000,600,500] [1000,600,600] [1000,650,600]
+    assert tasks == {"big": "/job:ps/task:0", "mid": "/job:ps/task:1",
+                     "small": "/job:ps/task:2", "tiny": "/job:ps/task:2",
+                     "last": "/job:ps/task:1"}
+    assert product.device == "/job:worker/task:0"
 
 
 def test_variables_spread_over_two_ps_tasks_by_size(cluster):
@@ -136,9 +249,9 @@ def test_variables_spread_over_two_ps_tasks_by_size(cluster):
 
 def test_a_worker_index_outside_the_host_list_is_an_error_at_start(tmp_path):
     c = Cluster(tmp_path, num_ps=1, num_workers=2)
-    process = c.start("worker", 5)
-    output = process.communicate(timeout=120)[0]
-    assert process.returncode != 0
+    task = c.start_task("worker", 5)
+    output = task.ended(timeout=120)
+    assert task.process.returncode != 0
     assert "task_index 5 does not fit the 2 worker address(es)" in output
 
 
@@ -148,9 +261,9 @@ def test_a_port_in_use_is_an_error_not_a_hang(tmp_path):
     with socket.socket() as taken:
         taken.bind((host, int(port)))
         taken.listen()
-        process = c.start("worker", 0)
-        output = process.communicate(timeout=120)[0]
-    assert process.returncode != 0
+        task = c.start_task("worker", 0)
+        output = task.ended(timeout=120)
+    assert task.process.returncode != 0
     assert f"cannot listen on {c.workers[0]}: port {port} is in use" in output
 
 
@@ -165,6 +278,17 @@ def test_an_unreachable_ps_is_an_error_after_the_startup_timeout(tmp_path, monke
         env=dict(os.environ, MOX_STARTUP_TIMEOUT=env_timeout))
     assert process.returncode != 0
     assert f"{c.ps[0]} did not answer within 3 s" in process.stderr
+
+
+def test_sync_mode_waits_a_bounded_time_for_every_worker(tmp_path):
+    workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    process = subprocess.run(
+        [sys.executable, str(SCRIPT), "--job_name=worker", "--task_index=0",
+         f"--worker_hosts={','.join(workers)}", "--sync_replicas=true", "--steps=1"],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, MOX_STARTUP_TIMEOUT="3"))
+    assert process.returncode != 0
+    assert f"worker 0: {workers[1]} did not answer within 3 s" in process.stderr
 
 
 @pytest.mark.parametrize(

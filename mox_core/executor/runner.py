@@ -331,8 +331,10 @@ def _average_gradients(tower_grads: list[list[tuple]]) -> list[tuple]:
     return averaged
 
 
-def _train_op(config: _Config, specs: list[ModelSpec], global_step) -> tf.Tensor:
-    """One training step: every loss updates its variables, then the global step advances.
+def _train_op(config: _Config, specs: list[ModelSpec], global_step,
+              sync: distributed.SyncReplicas | None = None) -> tf.Tensor:
+    """One training step: every loss updates its variables, then the global step advances
+    (through ``sync`` in synchronous distributed training).
 
     Returns the global step's value before the increment (what the step is logged as).
     """
@@ -345,7 +347,7 @@ def _train_op(config: _Config, specs: list[ModelSpec], global_step) -> tf.Tensor
         raise ValueError(f"mox.run got {len(functions)} optimizer functions for "
                          f"{len(losses)} losses; give one, or one per loss")
     loss_scale = float(get_flag("loss_scale"))
-    applies = []
+    updates = []
     for index, (function, loss_scopes) in enumerate(zip(functions, scopes)):
         optimizer = call_with_mode(function, "optimizer_fn")
         if not isinstance(optimizer, tf.train.Optimizer):
@@ -369,9 +371,12 @@ def _train_op(config: _Config, specs: list[ModelSpec], global_step) -> tf.Tensor
         if not grads_and_vars:
             raise ValueError(f"loss {index} does not depend on any of its variables "
                              f"({', '.join(v.op.name for v in variables[:5])})")
-        applies.append(optimizer.apply_gradients(grads_and_vars))
+        updates.append((optimizer, grads_and_vars))
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS,
                                    scope="tower_0/" if len(specs) > 1 else None)
+    if sync is not None:
+        return sync.train_step(updates, update_ops)
+    applies = [optimizer.apply_gradients(grads_and_vars) for optimizer, grads_and_vars in updates]
     with tf.control_dependencies(applies + update_ops):
         new_step = global_step.assign_add(1)
     return tf.identity(new_step - 1, name="mox_step")
@@ -416,7 +421,7 @@ class _StepLogger(tf.train.SessionRunHook):
     def after_run(self, run_context, run_values):
         results = run_values.results or {}
         self._samples += self._batch_size if self._fixed_batch else int(results["batch"])
-        if "step" in results:
+        if "step" in results and results["step"] >= 0:  # -1: a stop token, no step was made
             now = time.perf_counter()
             rate = self._samples / max(now - self._since, 1e-9)
             self.last_values = {k: float(np.mean(v)) for k, v in results["log"].items()}
@@ -471,17 +476,11 @@ def _train(config: _Config, cluster: Cluster | None = None):
     if cluster is not None:
         session_config = distributed.worker_session_config(cluster, session_config)
         server = distributed.start_server(cluster, session_config)
-        peers = list(cluster.ps) or ([] if cluster.is_chief else [cluster.workers[0]])
-        distributed.wait_for_peers(peers, distributed.startup_timeout(),
-                                   f"worker {cluster.task_index}")
-        if get_flag("sync_replicas") and cluster.num_workers > 1:
-            # SyncReplicasOptimizer counts gradients, not workers: a worker that starts first
-            # advances the global step alone and the others then wait for tokens forever.
-            # Until mox holds every worker to the same step, it refuses rather than hangs.
-            raise ValueError(
-                "synchronous distributed training (flag sync_replicas=True) is not available in "
-                "mox yet; pass --sync_replicas=false for asynchronous updates"
-            )
+    sync_mode = cluster is not None and cluster.num_workers > 1 and bool(
+        get_flag("sync_replicas"))
+    if cluster is not None:
+        distributed.wait_for_peers(distributed.peers(cluster, sync_mode),
+                                   distributed.startup_timeout(), f"worker {cluster.task_index}")
     graph = tf.Graph()
     with graph.as_default(), contextlib.ExitStack() as placement:
         if cluster is not None:
@@ -489,8 +488,11 @@ def _train(config: _Config, cluster: Cluster | None = None):
         global_step = tf.train.get_or_create_global_step()
         sharing = VariableSharing()
         model = _build_model(config, ModeKeys.TRAIN, sharing)
-        step_value = _train_op(config, model.specs, global_step)
+        sync = distributed.SyncReplicas(cluster, global_step) if sync_mode else None
+        step_value = _train_op(config, model.specs, global_step, sync)
         hooks: list[tf.train.SessionRunHook] = list(_user_hooks(model.specs, inter=False))
+        if sync is not None:
+            hooks.append(sync.hook())
         inter_wanted = _user_hooks(model.specs, inter=True)
         if inter_wanted and config.inter_mode is None:
             names = ", ".join(type(h).__name__ for h in inter_wanted)
@@ -509,11 +511,13 @@ def _train(config: _Config, cluster: Cluster | None = None):
         logger = _StepLogger(step_value, log_tensors, config.log_every_n_steps,
                              model.inputs.batch_size, config.fetch_strategy_fn)
         hooks.append(logger)
-        if config.max_steps and cluster is not None:  # each worker counts its own steps
-            hooks.append(distributed.LocalStepLimit(config.max_steps))
-        # One process stops when the global step reaches max_number_of_steps: the loop below
-        # reads it from each step's own result (cheaper than StopAtStepHook's extra read).
-        last_step = config.max_steps if cluster is None else 0
+        if config.max_steps and cluster is not None and not sync_mode:
+            hooks.append(distributed.LocalStepLimit(config.max_steps))  # each counts its own
+        # One process, or workers in step (sync), stop when the global step reaches
+        # max_number_of_steps: in sync mode each global step is one local step of every
+        # worker. The loop below reads it from each step's own result (cheaper than
+        # StopAtStepHook's extra read).
+        last_step = config.max_steps if cluster is None or sync_mode else 0
         saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)
         init_fn = None
         if resumed is None and config.checkpoint_path:
@@ -547,8 +551,8 @@ def _train(config: _Config, cluster: Cluster | None = None):
         with tf.train.MonitoredSession(session_creator=creator, hooks=hooks) as session:
             while not session.should_stop():
                 step = session.run(step_value)
-                if last_step and step + 1 >= last_step:
-                    break
+                if step < 0 or (last_step and step + 1 >= last_step):
+                    break  # (step < 0: the chief ended a synchronous run)
     if config.export_model and chief:
         _export_from(config, tf.train.latest_checkpoint(log_dir), model.inputs)
     return logger.last_values
