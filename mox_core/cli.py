@@ -1,17 +1,24 @@
-"""The ``mox`` command: what is installed (``plugins``, ``nets``, ``flags``).
+"""The ``mox`` command: what is installed (``plugins``, ``nets``, ``flags``), dataset conversion
+(``convert``), and jobs (``train``, ``eval``, ``predict``, ``export``, ``demo``).
 
 Every listing reads the registries only: no network module is imported and TensorFlow is not
-loaded. ``--json`` prints the same facts for machines.
+loaded. ``--json`` prints the same facts for machines. The job commands live in their own
+modules (``COMMAND_MODULES``), each with a ``register(subparsers)``; commands that set
+``framework_flags=True`` take the framework's run flags as ``--flag=value``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Any
 
 from mox_core import plugins
+
+#: modules adding subcommands through ``register(subparsers)``, imported when the parser is built
+COMMAND_MODULES = ("mox_core.commands.jobs", "mox_core.demo", "mox_core.launch")
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
@@ -183,13 +190,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing shards")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_convert)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
+
+
+def set_framework_flags(arguments: list[str]) -> None:
+    """Set the framework's run flags given as ``--name=value``, or ``--name`` / ``--noname``
+    for booleans, as absl parses them; anything else is an error naming it."""
+    from mox_core import flags
+
+    flags.define_flags()
+    for argument in arguments:
+        if not argument.startswith("--"):
+            raise ValueError(f"unexpected argument {argument!r}: framework flags are written "
+                             f"--name=value (`mox flags` lists them)")
+        name = argument[2:].split("=", 1)[0]
+        if name not in flags.FLAGS and name.startswith("no") and name[2:] in flags.FLAGS:
+            name = name[2:]
+        flags.find_flag(name)  # an unknown name is an error listing the closest flags
+    try:
+        flags.FLAGS(["mox", *arguments])
+    except flags.absl_flags.Error as exc:
+        raise ValueError(f"bad framework flag: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if extra and not getattr(args, "framework_flags", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        if getattr(args, "framework_flags", False):
+            set_framework_flags(extra)
         return args.func(args)
     except (ValueError, RuntimeError) as exc:
         print(f"mox: error: {exc}", file=sys.stderr)

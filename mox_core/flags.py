@@ -137,7 +137,8 @@ def _ensure_parsed() -> None:
         raise ValueError(f"bad command-line flag: {exc}") from None
 
 
-def _lookup(name: str) -> absl_flags.Flag:
+def find_flag(name: str) -> absl_flags.Flag:
+    """The absl flag of run flag ``name``; an unknown name is a ValueError listing the closest."""
     define_flags()
     if isinstance(name, str) and name in FLAGS:
         return FLAGS[name]
@@ -152,7 +153,7 @@ def _lookup(name: str) -> absl_flags.Flag:
 
 def get_flag(name: str) -> Any:
     """The current value of run flag ``name`` (parsing ``sys.argv`` on first use)."""
-    flag = _lookup(name)
+    flag = find_flag(name)
     _ensure_parsed()
     return flag.value
 
@@ -162,7 +163,7 @@ def set_flag(name: str, value: Any) -> None:
 
     Call it before ``mox.run`` and outside ``input_fn`` / ``model_fn`` / ``optimizer_fn``.
     """
-    flag = _lookup(name)
+    flag = find_flag(name)
     _ensure_parsed()
     try:
         parsed = flag.parser.parse(value)

@@ -173,7 +173,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     return launch(command, args.ps, args.workers, args.host)
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def register(subparsers) -> argparse.ArgumentParser:
     """Register ``launch`` on the ``mox`` command's subparsers."""
     parser = subparsers.add_parser(
         "launch", help="start the ps and worker processes of a cluster on this machine",
@@ -197,7 +197,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m mox_core.launch ...``: the same as ``mox launch ...``."""
     parser = argparse.ArgumentParser(prog="mox")
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["launch", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)

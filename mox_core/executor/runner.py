@@ -82,7 +82,7 @@ def run(input_fn=None, output_fn=None, model_fn=None, optimizer_fn=None, run_mod
     metrics of the last logged step; for EXPORT, the export folder; for PREDICT, ``None``.
     """
     config = _check_arguments(**locals())
-    _ensure_info_logging()
+    ensure_info_logging()
     if config.mode == ModeKeys.TRAIN:
         cluster = current_cluster()
         if cluster is not None and cluster.job_name == "ps":
@@ -215,7 +215,7 @@ def _towers() -> _Towers:
     return _Towers(devices, parameter, 1)
 
 
-def _ensure_info_logging() -> None:
+def ensure_info_logging() -> None:
     """Show mox's INFO lines unless the user chose a level for TensorFlow's logger."""
     logger = tf.get_logger()
     if logger.level == 0:

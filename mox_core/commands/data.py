@@ -1,0 +1,201 @@
+"""What ``--data PATH`` names, opened through the datasets (which dispatch URL schemes).
+
+PATH is one of
+
+* a folder of class folders (``PATH/<class>/<image>``): :class:`ImageClassificationRawDataset`;
+* TFRecords in TF-Slim's layout (``mox convert`` writes them): a folder holding ``*.tfrecord``
+  files, or a file pattern such as ``PATH/flowers_train_*.tfrecord``:
+  :class:`ImageClassificationTFRecordDataset`. In a folder with ``*_train_*`` /
+  ``*_validation_*`` shards, training reads the train split and eval / predict the validation
+  split;
+* for ``predict`` only, a folder of images without class folders.
+
+Images are decoded and resized (nearest neighbour) to the network's input size, then given the
+network's preprocessing pipeline (``augmentation_fn``), as ``mox.run`` input functions do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+from mox_core.datasets import fs, logs
+from mox_core.datasets.images import has_image_extension
+
+RAW, TFRECORD, IMAGES = "class folders", "TFRecords", "images"
+_SPLIT_OF = {"train": "train", "eval": "validation", "predict": "validation"}
+
+
+@dataclasses.dataclass
+class DataSource:
+    """Where ``--data`` points and what kind of data it holds."""
+
+    path: str
+    kind: str
+    base_dir: str
+    file_pattern: str | None = None  # TFRecords only
+    images: list[str] = dataclasses.field(default_factory=list)  # IMAGES only
+
+
+def _is_pattern(path: str) -> bool:
+    return any(ch in os.path.basename(path) for ch in "*?[") or path.endswith(".tfrecord")
+
+
+def locate(path: str, command: str) -> DataSource:
+    """What ``--data path`` holds, for ``command`` (train, eval or predict); clear errors for a
+    missing path, an empty folder, or images without class folders where labels are needed."""
+    if not path:
+        raise ValueError("--data is empty: give a folder of class folders or of TFRecords")
+    if _is_pattern(path):
+        base_dir = os.path.dirname(path.rstrip("/")) or "."
+        if not fs.isdir(base_dir):
+            raise ValueError(f"--data {path!r}: folder {base_dir!r} does not exist")
+        return DataSource(path, TFRECORD, base_dir, os.path.basename(path))
+    if not fs.exists(path):
+        raise ValueError(f"--data {path!r} does not exist")
+    if not fs.isdir(path):
+        raise ValueError(f"--data {path!r} is a file; give a folder of class folders, a folder "
+                         f"of TFRecords, or a TFRecord file pattern")
+    listing = fs.list_folder(path, check_dirs=True)
+    records = [f for f in listing.files if f.endswith(".tfrecord")]
+    if listing.dirs:
+        return DataSource(path, RAW, path)
+    if records:
+        return DataSource(path, TFRECORD, path, _split_pattern(path, records, command))
+    images = [f for f in listing.files if has_image_extension(f)]
+    if images and command == "predict":
+        return DataSource(path, IMAGES, path, images=images)
+    if images:
+        raise ValueError(
+            f"--data {path!r} holds images but no class folders: for {command}, put each "
+            f"class's images in a sub-folder named after the class"
+        )
+    raise ValueError(f"--data {path!r} is empty: it holds no class folders, no .tfrecord files"
+                     + (" and no images" if command == "predict" else ""))
+
+
+def _split_pattern(path: str, records: list[str], command: str) -> str:
+    split = _SPLIT_OF[command]
+    if any(f"_{split}_" in name for name in records):
+        return f"*_{split}_*.tfrecord"
+    if not any("_train_" in name or "_validation_" in name for name in records):
+        return "*.tfrecord"
+    raise ValueError(
+        f"--data {path!r} has no {split} split (no *_{split}_*.tfrecord file); name the files "
+        f"to read with a pattern, e.g. --data '{fs.join(path, '*_train_*.tfrecord')}'"
+    )
+
+
+def tfrecord_labels(source: DataSource) -> list[str] | None:
+    """The class names in the TFRecords' ``labels.txt``, or ``None`` when there is none."""
+    from mox_core.datasets import ImageClassificationTFRecordMetadata
+
+    names = ImageClassificationTFRecordMetadata(source.base_dir, source.file_pattern,
+                                                num_samples=0).labels_to_names
+    return [names[i] for i in range(len(names))] if names else None
+
+
+def check_same_labels(source: DataSource, trained: list[str], labels_path: str) -> None:
+    """An error when TFRecords' ``labels.txt`` names other classes than the model knows.
+
+    (Class folders are read with the model's own labels file instead, which checks them.)
+    """
+    if source.kind != TFRECORD:
+        return
+    declared = tfrecord_labels(source)
+    if declared is None:
+        logs.warning("%s has no labels.txt: assuming its labels are the model's %d classes "
+                     "(%s)", source.base_dir, len(trained), labels_path)
+        return
+    if declared != trained:
+        raise ValueError(_mismatch(source.path, declared, trained, labels_path))
+
+
+def _mismatch(path: str, declared: list[str], trained: list[str], labels_path: str) -> str:
+    only_data = [n for n in declared if n not in trained]
+    only_model = [n for n in trained if n not in declared]
+    detail = []
+    if only_data:
+        detail.append(f"classes the model does not know: {logs.first_few(only_data)}")
+    if only_model:
+        detail.append(f"classes missing from the data: {logs.first_few(only_model)}")
+    if not detail:
+        detail.append("the same classes in another order")
+    return (f"--data {path!r} does not hold the classes the model was trained on "
+            f"({labels_path}): {'; '.join(detail)}")
+
+
+def open_dataset(source: DataSource, *, batch_size: int, image_size: int, training: bool,
+                 augmentation_fn: Callable | None, labels_path: str | None = None,
+                 num_epochs: int | None = None) -> Any:
+    """A dataset object whose ``get(['image', 'label', 'image_name'])`` gives batches.
+
+    ``labels_path`` (class folders): read labels in the order of that labels file (the
+    model's), with an error naming the difference when the folders hold other classes.
+    """
+    from mox_core import datasets
+
+    common = dict(batch_size=batch_size, shuffle=training, num_epochs=num_epochs,
+                  image_size=image_size, augmentation_fn=augmentation_fn)
+    if source.kind == RAW:
+        try:
+            meta = datasets.ImageClassificationRawMetadata(
+                source.base_dir, labels_filename=labels_path or "labels.txt")
+        except ValueError as exc:
+            if labels_path is None or "labels file" not in str(exc):
+                raise
+            raise ValueError(f"--data {source.path!r} does not hold the classes the model was "
+                             f"trained on: {exc}") from None
+        return datasets.ImageClassificationRawDataset(
+            meta, shuffle_buffer_size=256 if training else 0, **common)
+    if source.kind == TFRECORD:
+        meta = datasets.ImageClassificationTFRecordMetadata(source.base_dir, source.file_pattern)
+        return datasets.ImageClassificationTFRecordDataset(
+            meta, shuffle_buffer_size=1024 if training else 0, **common)
+    return ImageFolder(source, batch_size, image_size, augmentation_fn)
+
+
+def num_samples(dataset: Any) -> int:
+    if isinstance(dataset, ImageFolder):
+        return len(dataset.source.images)
+    return dataset.metadata.total_num_samples
+
+
+class ImageFolder:
+    """Images directly in one folder, for ``predict``: ``get(['image', 'image_name'])``, read
+    once in name order, decoded and resized as the datasets do."""
+
+    def __init__(self, source: DataSource, batch_size: int, image_size: int,
+                 augmentation_fn: Callable | None) -> None:
+        self.source = source
+        self.batch_size = batch_size
+        self.image_size = image_size
+        self.augmentation_fn = augmentation_fn
+        logs.info("Total %d images found in %s", len(source.images), source.base_dir)
+
+    def get(self, keys: list[str]) -> list[Any]:
+        import tensorflow as tf
+
+        from mox_core.datasets.images import decode
+        from mox_core.file import tfdata
+
+        size = [self.image_size, self.image_size]
+
+        def load(path: Any, name: Any) -> dict:
+            image = tf.image.resize(decode(tfdata.read_file(path)), size, method="nearest")
+            image = tf.cast(image, tf.uint8)
+            image.set_shape([*size, 3])
+            if self.augmentation_fn is not None:
+                image = self.augmentation_fn(image)
+            return {"image": image, "image_name": name}
+
+        paths = [fs.join(self.source.base_dir, name) for name in self.source.images]
+        data = tf.data.Dataset.from_tensor_slices((paths, self.source.images))
+        data = data.map(load, num_parallel_calls=4).batch(self.batch_size).prefetch(1)
+        element = tf.compat.v1.data.make_one_shot_iterator(data).get_next()
+        unknown = [key for key in keys if key not in element]
+        if unknown:
+            raise ValueError(f"a folder of images without class folders has no {unknown}")
+        return [element[key] for key in keys]
