@@ -19,8 +19,8 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from mox_core.nets import layers
+from mox_core.nets.net_utils import batch_norm_params, layout_arg_scope
 from mox_nets_classic import _ops
-from mox_nets_classic.inception_utils import batch_norm_params, layout_arg_scope
 
 tf1 = tf.compat.v1
 

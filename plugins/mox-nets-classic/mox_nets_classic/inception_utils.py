@@ -14,6 +14,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from mox_core.nets import layers
+from mox_core.nets.net_utils import batch_norm_params, layout_arg_scope
 
 tf1 = tf.compat.v1
 
@@ -27,26 +28,6 @@ def he_initializer():
     return tf1.variance_scaling_initializer(
         scale=2.0, mode="fan_in", distribution="truncated_normal"
     )
-
-
-def batch_norm_params(
-    decay: float,
-    epsilon: float,
-    *,
-    scale: bool = False,
-    fused: bool = False,
-    renorm: bool = False,
-    updates_collections: str | None = tf1.GraphKeys.UPDATE_OPS,
-) -> dict:
-    """The ``normalizer_params`` of a ``batch_norm`` normalizer, as slim's arg scopes write them."""
-    return {
-        "decay": decay,
-        "epsilon": epsilon,
-        "scale": scale,
-        "updates_collections": updates_collections,
-        "fused": fused,
-        "renorm": renorm,
-    }
 
 
 def inception_arg_scope(
@@ -94,16 +75,3 @@ def inception_arg_scope(
             with layout_arg_scope(data_format) as sc:
                 return sc
 
-
-def layout_arg_scope(data_format: str):
-    """An ``arg_scope`` giving ``data_format`` to every layer of the Inception networks."""
-    return layers.arg_scope(
-        [
-            layers.conv2d,
-            layers.separable_conv2d,
-            layers.max_pool2d,
-            layers.avg_pool2d,
-            layers.batch_norm,
-        ],
-        data_format=data_format,
-    )

@@ -46,6 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from mox_core.nets import layers
+from mox_core.nets.net_utils import batch_norm_params
 from mox_nets_classic import _ops
 
 tf1 = tf.compat.v1
@@ -87,13 +88,10 @@ def pvanet_arg_scope(
     ):
         with layers.arg_scope(
             [layers.batch_norm],
-            decay=BATCH_NORM_DECAY,
-            epsilon=BATCH_NORM_EPSILON,
-            scale=True,
-            updates_collections=tf1.GraphKeys.UPDATE_OPS,
             is_training=is_training,
-            fused=batch_norm_fused,
-            renorm=batch_renorm,
+            **batch_norm_params(
+                BATCH_NORM_DECAY, BATCH_NORM_EPSILON, fused=batch_norm_fused, renorm=batch_renorm
+            ),
         ):
             with layers.arg_scope(
                 [layers.conv2d, layers.max_pool2d, layers.batch_norm], data_format=data_format

@@ -22,14 +22,17 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from mox_core.nets import layers
+from mox_core.nets.net_utils import (  # noqa: F401  (the ResNet modules use them)
+    NCHW,
+    batch_norm_params,
+    channel_axis,
+    depth,
+    fixed_padding,
+    spatial_axes,
+    to_data_format,
+)
 
 tf1 = tf.compat.v1
-
-NCHW = "NCHW"
-
-#: Batch renormalization's clipping when ``batch_renorm`` is on: the limits Ioffe (2017) relaxes
-#: ``r`` and ``d`` to (``rmax`` 3, ``dmax`` 5); a layer knows no global step to schedule them by.
-RENORM_CLIPPING = {"rmin": 1.0 / 3.0, "rmax": 3.0, "dmax": 5.0}
 
 
 class Block(collections.namedtuple("Block", ["scope", "unit_fn", "args"])):
@@ -37,30 +40,6 @@ class Block(collections.namedtuple("Block", ["scope", "unit_fn", "args"])):
 
     ``args`` is a list of dicts (e.g. ``depth``, ``depth_bottleneck``, ``stride``), one per unit.
     """
-
-
-def channel_axis(data_format: str) -> int:
-    return 1 if data_format == NCHW else 3
-
-
-def spatial_axes(data_format: str) -> list[int]:
-    return [2, 3] if data_format == NCHW else [1, 2]
-
-
-def depth(net: tf.Tensor, data_format: str) -> int:
-    """The static number of channels of a 4-D tensor."""
-    value = net.shape[channel_axis(data_format)]
-    if value is None:
-        raise ValueError(f"the number of channels must be known, got shape {net.shape}")
-    return int(value)
-
-
-def to_data_format(images: tf.Tensor, data_format: str) -> tf.Tensor:
-    """The NHWC network input in the layout the network computes in."""
-    images = tf.convert_to_tensor(images)
-    if images.shape.rank != 4:
-        raise ValueError(f"the network needs a 4-D [N, H, W, C] batch, got shape {images.shape}")
-    return tf.transpose(images, [0, 3, 1, 2]) if data_format == NCHW else images
 
 
 def subsample(inputs: tf.Tensor, factor: int, scope: str | None = None) -> tf.Tensor:
@@ -91,14 +70,7 @@ def conv2d_same(
             inputs, num_outputs, kernel_size, stride=1, rate=rate, padding="SAME",
             data_format=data_format, scope=scope, **kwargs,
         )  # fmt: skip
-    kernel_size_effective = kernel_size + (kernel_size - 1) * (rate - 1)
-    pad_total = kernel_size_effective - 1
-    pad_beg = pad_total // 2
-    pad_end = pad_total - pad_beg
-    paddings = [[0, 0], [0, 0], [0, 0], [0, 0]]
-    for axis in spatial_axes(data_format):
-        paddings[axis] = [pad_beg, pad_end]
-    inputs = tf.pad(inputs, paddings)
+    inputs = fixed_padding(inputs, kernel_size, data_format, rate)
     return layers.conv2d(
         inputs, num_outputs, kernel_size, stride=stride, rate=rate, padding="VALID",
         data_format=data_format, scope=scope, **kwargs,
@@ -169,18 +141,19 @@ def resnet_arg_scope(
     pool1 is ``SAME`` (fb.resnet.torch's and TF-Slim's choice; the original Caffe ResNets
     used ``VALID``). ``batch_norm_fused=None`` is slim's "fused when possible"; the numbers are
     the same either way. ``batch_renorm`` turns on batch renormalization with
-    :data:`RENORM_CLIPPING`.
+    :data:`mox_core.nets.net_utils.RENORM_CLIPPING`.
     """
-    batch_norm_params = {
-        "decay": batch_norm_decay,
-        "epsilon": batch_norm_epsilon,
-        "scale": batch_norm_scale,
-        "updates_collections": batch_norm_updates_collections,
-        "fused": batch_norm_fused,
-        "data_format": data_format,
-    }
-    if batch_renorm:
-        batch_norm_params.update(renorm=True, renorm_clipping=dict(RENORM_CLIPPING))
+    normalizer_params = dict(
+        batch_norm_params(
+            batch_norm_decay,
+            batch_norm_epsilon,
+            scale=batch_norm_scale,
+            fused=batch_norm_fused,
+            renorm=batch_renorm,
+            updates_collections=batch_norm_updates_collections,
+        ),
+        data_format=data_format,
+    )
     with layers.arg_scope(
         [layers.conv2d],
         weights_regularizer=layers.l2_regularizer(weight_decay),
@@ -189,12 +162,37 @@ def resnet_arg_scope(
         ),
         activation_fn=activation_fn,
         normalizer_fn=layers.batch_norm if use_batch_norm else None,
-        normalizer_params=batch_norm_params,
+        normalizer_params=normalizer_params,
     ):
-        with layers.arg_scope([layers.batch_norm], **batch_norm_params):
+        with layers.arg_scope([layers.batch_norm], **normalizer_params):
             with layers.arg_scope([layers.conv2d, layers.max_pool2d], data_format=data_format):
                 with layers.arg_scope([layers.max_pool2d], padding="SAME") as arg_sc:
                     return arg_sc
+
+
+def build(
+    network: Callable,
+    images,
+    blocks: list[Block],
+    num_classes: int | None,
+    *,
+    weight_decay: float,
+    data_format: str,
+    batch_norm_fused: bool | None,
+    batch_renorm: bool,
+    **kwargs,
+):
+    """``network(images, blocks, num_classes, **kwargs)`` (``resnet_v1`` or ``resnet_v2``) in
+    :func:`resnet_arg_scope` with ``get_model_fn``'s weight decay, layout and batch-norm switches:
+    what every ResNet-family builder does once it has its blocks."""
+    arg_sc = resnet_arg_scope(
+        weight_decay,
+        data_format=data_format,
+        batch_norm_fused=batch_norm_fused,
+        batch_renorm=batch_renorm,
+    )
+    with layers.arg_scope(arg_sc):
+        return network(images, blocks, num_classes, data_format=data_format, **kwargs)
 
 
 def imagenet_root(net: tf.Tensor, data_format: str) -> tf.Tensor:

@@ -265,27 +265,19 @@ def _bottleneck_network(
             resnet_v1_block(f"block{i + 1}", depth_func(64 * 2**i), n, 2 if i < 3 else 1)
             for i, n in enumerate(units)
         ]
-        arg_sc = resnet_utils.resnet_arg_scope(
-            weight_decay,
-            data_format=data_format,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-        )
-        with layers.arg_scope(arg_sc):
-            with layers.arg_scope([bottleneck], zero_init_last_gamma=zero_init_last_gamma):
-                return resnet_v1(
-                    images,
-                    blocks,
-                    num_classes,
-                    is_training=is_training,
-                    global_pool=global_pool,
-                    output_stride=output_stride,
-                    spatial_squeeze=spatial_squeeze,
-                    store_non_strided_activations=store_non_strided_activations,
-                    reuse=reuse,
-                    scope=scope,
-                    data_format=data_format,
-                )
+        with layers.arg_scope([bottleneck], zero_init_last_gamma=zero_init_last_gamma):
+            return resnet_utils.build(
+                resnet_v1, images, blocks, num_classes,
+                weight_decay=weight_decay, data_format=data_format,
+                batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
+                is_training=is_training,
+                global_pool=global_pool,
+                output_stride=output_stride,
+                spatial_squeeze=spatial_squeeze,
+                store_non_strided_activations=store_non_strided_activations,
+                reuse=reuse,
+                scope=scope,
+            )  # fmt: skip
 
     builder.__doc__ = doc
     return _named(builder, name, 224)
@@ -331,25 +323,17 @@ def resnet_v1_18(
     blocks = [
         resnet_v1_basic_block(f"block{i + 1}", 64 * 2**i, 2, 1 if i == 0 else 2) for i in range(4)
     ]
-    arg_sc = resnet_utils.resnet_arg_scope(
-        weight_decay,
-        data_format=data_format,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-    )
-    with layers.arg_scope(arg_sc):
-        return resnet_v1(
-            images,
-            blocks,
-            num_classes,
-            is_training=is_training,
-            global_pool=global_pool,
-            output_stride=output_stride,
-            spatial_squeeze=spatial_squeeze,
-            reuse=reuse,
-            scope=scope,
-            data_format=data_format,
-        )
+    return resnet_utils.build(
+        resnet_v1, images, blocks, num_classes,
+        weight_decay=weight_decay, data_format=data_format,
+        batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
+        is_training=is_training,
+        global_pool=global_pool,
+        output_stride=output_stride,
+        spatial_squeeze=spatial_squeeze,
+        reuse=reuse,
+        scope=scope,
+    )  # fmt: skip
 
 
 resnet_v1_18.default_image_size = 224
@@ -378,25 +362,17 @@ def _cifar_network(name: str, units_per_block: int):
             )
             for i in range(3)
         ]
-        arg_sc = resnet_utils.resnet_arg_scope(
-            weight_decay,
-            data_format=data_format,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-        )
-        with layers.arg_scope(arg_sc):
-            return resnet_v1(
-                images,
-                blocks,
-                num_classes,
-                is_training=is_training,
-                global_pool=global_pool,
-                spatial_squeeze=spatial_squeeze,
-                reuse=reuse,
-                scope=scope,
-                data_format=data_format,
-                root_block=cifar_root,
-            )
+        return resnet_utils.build(
+            resnet_v1, images, blocks, num_classes,
+            weight_decay=weight_decay, data_format=data_format,
+            batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
+            is_training=is_training,
+            global_pool=global_pool,
+            spatial_squeeze=spatial_squeeze,
+            reuse=reuse,
+            scope=scope,
+            root_block=cifar_root,
+        )  # fmt: skip
 
     builder.__doc__ = f"""The ResNet paper's {6 * units_per_block + 2}-layer CIFAR-10 network
     (n = {units_per_block}, option A shortcuts) on 32x32 inputs; returns ``(logits, end_points)``."""

@@ -158,25 +158,17 @@ def _network(name: str, units: tuple[int, ...]):
             resnet_v2_block(f"block{i + 1}", depth_func(64 * 2**i), n, 2 if i < 3 else 1)
             for i, n in enumerate(units)
         ]
-        arg_sc = resnet_utils.resnet_arg_scope(
-            weight_decay,
-            data_format=data_format,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-        )
-        with layers.arg_scope(arg_sc):
-            return resnet_v2(
-                images,
-                blocks,
-                num_classes,
-                is_training=is_training,
-                global_pool=global_pool,
-                output_stride=output_stride,
-                spatial_squeeze=spatial_squeeze,
-                reuse=reuse,
-                scope=scope,
-                data_format=data_format,
-            )
+        return resnet_utils.build(
+            resnet_v2, images, blocks, num_classes,
+            weight_decay=weight_decay, data_format=data_format,
+            batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
+            is_training=is_training,
+            global_pool=global_pool,
+            output_stride=output_stride,
+            spatial_squeeze=spatial_squeeze,
+            reuse=reuse,
+            scope=scope,
+        )  # fmt: skip
 
     builder.__name__ = builder.__qualname__ = name
     builder.__doc__ = f"""ResNet-{name.rsplit("_", 1)[1]} v2 as TF-Slim's ``{name}``; returns

@@ -161,25 +161,17 @@ def _network(name: str, unit_fn, units: tuple[int, ...], form: str):
             )
             for i, n in enumerate(units)
         ]
-        arg_sc = resnet_utils.resnet_arg_scope(
-            weight_decay,
-            data_format=data_format,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-        )
-        with layers.arg_scope(arg_sc):
-            return resnet_v1(
-                images,
-                blocks,
-                num_classes,
-                is_training=is_training,
-                global_pool=global_pool,
-                output_stride=output_stride,
-                spatial_squeeze=spatial_squeeze,
-                reuse=reuse,
-                scope=scope,
-                data_format=data_format,
-            )
+        return resnet_utils.build(
+            resnet_v1, images, blocks, num_classes,
+            weight_decay=weight_decay, data_format=data_format,
+            batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
+            is_training=is_training,
+            global_pool=global_pool,
+            output_stride=output_stride,
+            spatial_squeeze=spatial_squeeze,
+            reuse=reuse,
+            scope=scope,
+        )  # fmt: skip
 
     depth = 3 * sum(units) + 2
     builder.__name__ = builder.__qualname__ = name

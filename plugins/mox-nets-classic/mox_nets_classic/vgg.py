@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from mox_core.nets import layers
+from mox_core.nets.net_utils import batch_norm_params
 from mox_nets_classic import _ops
 
 tf1 = tf.compat.v1
@@ -56,16 +57,13 @@ def vgg_arg_scope(
     normalizer_params: dict = {}
     if use_batch_norm:
         normalizer_fn = layers.batch_norm
-        normalizer_params = {
-            "decay": BATCH_NORM_DECAY,
-            "epsilon": BATCH_NORM_EPSILON,
-            "scale": True,
-            "updates_collections": tf1.GraphKeys.UPDATE_OPS,
-            "is_training": is_training,
-            "fused": batch_norm_fused,
-            "renorm": batch_renorm,
-            "data_format": data_format,
-        }
+        normalizer_params = dict(
+            batch_norm_params(
+                BATCH_NORM_DECAY, BATCH_NORM_EPSILON, fused=batch_norm_fused, renorm=batch_renorm
+            ),
+            is_training=is_training,
+            data_format=data_format,
+        )
     with layers.arg_scope(
         [layers.conv2d, layers.fully_connected],
         activation_fn=tf.nn.relu,
