@@ -47,11 +47,13 @@ __all__ = [
     "check_network",
     "check_optimizer",
     "check_plugin_registrations",
+    "check_learns",
     "check_preprocessing",
     "plugin_info",
     "random_images",
     "registered_names",
     "run_graph",
+    "toy_task",
 ]
 
 #: The field of each record kind that names code, checked by ``check_plugin_registrations``.
@@ -481,6 +483,98 @@ def _train_one_step(what, name, log_dir, num_classes, size, batch_size, export, 
         raise AssertionError(f"{what}: after one training step the checkpoint's global step "
                              f"is {step}, expected 1")
     return float(loss)
+
+
+def toy_task(size: int, count: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A learnable two-class task: ``count`` standard normal ``size`` x ``size`` RGB images, the
+    odd ones with one fixed random pattern added; returns ``(images, labels)``."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 2
+    pattern = rng.standard_normal((size, size, 3)).astype(np.float32)
+    images = rng.standard_normal((count, size, size, 3)).astype(np.float32)
+    images += labels[:, None, None, None] * pattern
+    return images, labels.astype(np.int64)
+
+
+def _loss_recorder(loss: Any) -> Any:
+    """A session hook that keeps the value of ``loss`` at every training step in ``values``."""
+    import mox_core as mox
+
+    tf1 = _tf().compat.v1
+
+    class LossRecorder(mox.AggregativeSessionRunHook):
+        def __init__(self) -> None:
+            self.values: list[float] = []
+
+        def before_run(self, run_context: Any) -> Any:
+            return tf1.train.SessionRunArgs(loss)
+
+        def after_run(self, run_context: Any, run_values: Any) -> None:
+            self.values.append(float(run_values.results))
+
+        def support_aggregation(self) -> bool:
+            return False
+
+        def support_sync_workers(self) -> bool:
+            return False
+
+        def run_inter_mode(self) -> bool:
+            return False
+
+    return LossRecorder()
+
+
+def check_learns(name: str, *, image_size: int, steps: int, optimizer: str = "adam",
+                 learning_rate: float = 1e-3, optimizer_kwargs: Mapping[str, Any] | None = None,
+                 batch_size: int = 8, examples: int = 32, aux_logits_weight: float = 0.0,
+                 factor: float = 0.7, tmp_dir: str | os.PathLike | None = None,
+                 **model_kwargs: Any) -> list[float]:
+    """Train ``name`` ``steps`` steps through ``mox.run`` on :func:`toy_task` in training mode
+    (batch-norm updates, dropout) and check the loss went down: the mean of the last three
+    steps' losses must be below ``factor`` times the mean of the first three. Returns every
+    step's loss. ``aux_logits_weight`` adds the ``AuxLogits`` end point's loss, as the
+    Inception and NASNet recipes do; ``model_kwargs`` go to ``mox.get_model_fn``."""
+    import mox_core as mox
+
+    if steps < 6:
+        raise ValueError(f"check_learns needs at least 6 steps to compare first and last, "
+                         f"got {steps}")
+    tf1 = _tf().compat.v1
+    what = _describe_network(name)
+    images, labels = toy_task(image_size, examples)
+    recorders: list[Any] = []
+
+    def input_fn(mode):
+        return tf1.data.Dataset.from_tensor_slices((images, labels)).repeat()
+
+    def model_fn(inputs, mode):
+        batch, targets = inputs
+        network_fn = mox.get_model_fn(name, mode, 2, preprocess_fn=None, **model_kwargs)
+        logits, end_points = network_fn(batch)
+        loss = tf1.losses.sparse_softmax_cross_entropy(targets, logits)
+        if aux_logits_weight:
+            loss += aux_logits_weight * tf1.losses.sparse_softmax_cross_entropy(
+                targets, end_points["AuxLogits"])
+        recorders.append(_loss_recorder(loss))
+        return mox.ModelSpec(loss=loss, log_info={"loss": loss}, hooks=recorders[-1:])
+
+    with _folder(tmp_dir, name) as log_dir:
+        mox.run(input_fn=input_fn, model_fn=model_fn,
+                optimizer_fn=mox.get_optimizer_fn(optimizer, learning_rate,
+                                                  **dict(optimizer_kwargs or {})),
+                run_mode=ModeKeys.TRAIN, batch_size=batch_size, log_dir=log_dir,
+                max_number_of_steps=steps, log_every_n_steps=steps)
+    losses = recorders[-1].values
+    if len(losses) != steps or not all(math.isfinite(value) for value in losses):
+        raise AssertionError(f"{what}: expected {steps} finite training losses through mox.run, "
+                             f"got {losses}")
+    first, last = float(np.mean(losses[:3])), float(np.mean(losses[-3:]))
+    if not last < factor * first:
+        raise AssertionError(f"{what}: the loss did not go down on a learnable toy task in "
+                             f"{steps} steps ({optimizer}, learning rate {learning_rate}): mean "
+                             f"of the first 3 steps {first:.4f}, of the last 3 {last:.4f}, "
+                             f"expected below {factor} x the first; losses {losses}")
+    return losses
 
 
 def _run_saved_model(what: str, export_dir: str, images: np.ndarray) -> np.ndarray:

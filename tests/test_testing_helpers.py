@@ -151,6 +151,17 @@ def test_a_broken_network_fails_with_a_message_naming_it(fake_plugin, name, kwar
     assert message in str(info.value)
 
 
+def test_a_network_must_learn_the_toy_task(fake_plugin, tmp_path):
+    images, labels = testing.toy_task(8, examples := 16)
+    assert images.shape == (examples, 8, 8, 3) and labels.tolist() == [0, 1] * 8
+    losses = testing.check_learns("fake_dense", image_size=8, steps=12, learning_rate=0.01,
+                                  tmp_dir=tmp_path)
+    assert len(losses) == 12 and losses[-1] < losses[0]
+    with pytest.raises(AssertionError, match=r"network 'fake_dense' \(distribution 'fake-kit'\): "
+                       r"the loss did not go down on a learnable toy task in 6 steps"):
+        testing.check_learns("fake_dense", image_size=8, steps=6, learning_rate=0.0)
+
+
 def test_preprocessing_is_checked_in_train_and_eval(fake_plugin):
     outputs = testing.check_preprocessing("fake_pipeline", output_size=(6, 4))
     assert sorted(outputs) == ["EVAL", "TRAIN"]

@@ -1,4 +1,5 @@
-"""What the tests of this plugin share: the reference, building, running, copying weights."""
+"""What the tests of this plugin share beyond mox_core.testing: the reference, building at a
+small default size, copying weights."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-import mox_core as mox
 from mox_core import ModeKeys
+from mox_core.testing import build_network
+from mox_core.testing import run_graph as run
 
 tf1 = tf.compat.v1
 
@@ -18,23 +20,11 @@ REFERENCE = json.loads(
 )
 
 
-def images(batch: int, size: int, seed: int = 0) -> np.ndarray:
-    """A float NHWC batch of standard normal pixels."""
-    return np.random.default_rng(seed).standard_normal((batch, size, size, 3)).astype(np.float32)
-
-
 def build(name, run_mode=ModeKeys.EVAL, num_classes=10, size=32, batch=2, seed=0, **kwargs):
-    """``name`` on a constant batch in the current graph: ``(logits, end_points)``."""
-    network_fn = mox.get_model_fn(name, run_mode, num_classes, preprocess_fn=None, **kwargs)
-    return network_fn(tf.constant(images(batch, size, seed)))
-
-
-def run(fetches, assignments=()):
-    """Initialize the current graph's variables, run ``assignments``, then ``fetches``."""
-    with tf1.Session() as sess:
-        sess.run(tf1.global_variables_initializer())
-        sess.run(list(assignments))
-        return sess.run(fetches)
+    """``name`` on a constant batch of ``size`` x ``size`` in the current graph:
+    ``(logits, end_points)``."""
+    return build_network(name, run_mode, num_classes, image_size=size, batch=batch, seed=seed,
+                         **kwargs)
 
 
 def random_values(seed: int = 0) -> dict[str, np.ndarray]:
