@@ -27,6 +27,7 @@ from mox_core.executor.cluster import Cluster, current_cluster
 from mox_core.executor.export import export_dir_for, write_saved_model
 from mox_core.executor.hooks import AggregativeSessionRunHook
 from mox_core.executor.inputs import Inputs, build_inputs, call_with_mode
+from mox_core.executor.session_loop import HookedSession
 from mox_core.executor.specs import ModelSpec
 from mox_core.executor.towers import Tower, VariableSharing, tower_context
 from mox_core.flags import get_flag
@@ -548,7 +549,10 @@ def _train(config: _Config, cluster: Cluster | None = None):
                 max_wait_secs=distributed.startup_timeout())
         if resumed:
             tf.logging.info("Resuming training from %s", resumed)
-        with tf.train.MonitoredSession(session_creator=creator, hooks=hooks) as session:
+        # One process: the lighter HookedSession; workers keep MonitoredSession's recovery.
+        loop = (HookedSession(creator, hooks) if cluster is None
+                else tf.train.MonitoredSession(session_creator=creator, hooks=hooks))
+        with loop as session:
             while not session.should_stop():
                 step = session.run(step_value)
                 if step < 0 or (last_step and step + 1 >= last_step):
