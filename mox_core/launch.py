@@ -136,11 +136,20 @@ def launch(command: Sequence[str], num_ps: int = 1, num_workers: int = 2,
         out.flush()
     tasks: list[_Task] = []
     first_failure: tuple[str, int] | None = None
+    # Ctrl-C / SIGTERM set a flag the loop reads: a KeyboardInterrupt raised at an arbitrary
+    # point could leave a Popen's internal lock held and hang the clean-up's wait().
+    interrupted = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.signal(number, lambda *_: interrupted.set())
     try:
         for name, argv in plan:
+            if interrupted.is_set():
+                break
             tasks.append(_Task(name, argv, out, lock))
         workers = [t for t in tasks if t.name.startswith("worker")]
-        while True:
+        while not interrupted.is_set():
             for task in tasks:
                 code = task.exit_code
                 if code and first_failure is None:
@@ -149,11 +158,13 @@ def launch(command: Sequence[str], num_ps: int = 1, num_workers: int = 2,
                     first_failure = (task.name, 1)  # a ps must serve until stopped
             if first_failure is not None or all(t.exit_code == 0 for t in workers):
                 break
-            time.sleep(0.1)
-    except KeyboardInterrupt:
-        first_failure = first_failure or ("launch (interrupted)", 130)
+            interrupted.wait(0.1)
+        if interrupted.is_set():
+            first_failure = first_failure or ("launch (interrupted)", 130)
     finally:
         _stop_all(tasks)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if first_failure is None:
         message = "every worker finished; ps task(s) stopped"
         code = 0
