@@ -122,6 +122,56 @@ def test_skip_corrupt_also_skips_a_file_damaged_inside_with_an_intact_trailer(da
     assert sorted(out["label"]) == [0, 0, 0, 1, 1, 1] and dataset.num_skipped == 1 and seen
 
 
+@pytest.mark.parametrize("filename", sorted(DAMAGED_INSIDE))
+def test_find_undecodable_names_a_file_damaged_inside(data, filename):
+    """Without skip_corrupt such a file passes the pipeline's cheap check and stops it with
+    TensorFlow's decoder error, which names no file; the scan names it."""
+    bad = data / "b" / filename
+    bad.write_bytes(DAMAGED_INSIDE[filename])
+    dataset = mox.ImageClassificationRawDataset(mox.ImageClassificationRawMetadata(str(data)),
+                                                batch_size=2, image_size=8)
+    scan = dataset.find_undecodable()
+    assert scan.bad == [(str(bad), "the file is truncated or corrupt")]
+    assert scan.scanned == 7 and scan.complete
+    assert dataset.find_undecodable(max_seconds=0) == ([], 0, False)
+    bad.unlink()
+    clean = mox.ImageClassificationRawDataset(mox.ImageClassificationRawMetadata(str(data)))
+    assert clean.find_undecodable() == ([], 6, True)
+
+
+def test_mox_run_names_a_file_damaged_inside(data, tmp_path, caplog):
+    bad = data / "a" / "inside.jpg"
+    bad.write_bytes(DAMAGED_INSIDE["inside.jpg"])
+    (data / "b" / "inside.png").write_bytes(DAMAGED_INSIDE["inside.png"])
+    meta = mox.ImageClassificationRawMetadata(str(data))
+
+    def input_fn(mode):
+        dataset = mox.ImageClassificationRawDataset(meta, batch_size=2, image_size=4,
+                                                    shuffle=False)
+        image, label = dataset.get(["image", "label"])
+        return tf.cast(image, tf.float32), label
+
+    def model_fn(inputs, mode):
+        images, labels = inputs
+        weights = tf.compat.v1.get_variable("w", [4 * 4 * 3, 2])
+        logits = tf.matmul(tf.reshape(images, [-1, 4 * 4 * 3]), weights)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                             logits=logits))
+        return mox.ModelSpec(loss=loss, log_info={"loss": loss})
+
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        mox.run(input_fn=input_fn, model_fn=model_fn, run_mode=mox.ModeKeys.TRAIN,
+                optimizer_fn=mox.get_optimizer_fn("sgd", learning_rate=0.1), batch_size=2,
+                auto_batch=False, log_dir=str(tmp_path / "log"), max_number_of_steps=20)
+    assert raised.value.message == (
+        f"mox: cannot decode image file {bad}: the file is truncated or corrupt (also: "
+        f"{data / 'b' / 'inside.png'}). Fix or remove the file, or pass skip_corrupt=True to "
+        f"skip such files."
+    )
+    assert "An image of the input did not decode (jpeg::Uncompress failed" in caplog.text
+
+
 def test_skip_counts_every_bad_file_across_batches_and_preprocess_fn(data):
     for i, (content, _) in enumerate(BAD_FILES.values()):
         (data / "a" / f"bad{i}.jpg").write_bytes(content)

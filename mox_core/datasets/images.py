@@ -22,8 +22,9 @@ asked to skip bad files (``skip_corrupt=True``) every file is therefore decoded 
 guard (once: the guarded decode returns the image), so such a file is skipped, named and
 counted too; that costs the nested pipeline per image (about a fifth more CPU per 400 px JPEG
 here). Without ``skip_corrupt`` the fast path stays, and such a rare file stops the input
-pipeline with TensorFlow's own error, which does not name it: running the dataset again with
-``skip_corrupt=True`` names it in the warning.
+pipeline with TensorFlow's own error, which does not name it; ``mox.run`` then names it by
+trying the dataset's images again one by one (``dataset.find_undecodable()``, which a script
+running its own session can call too), and ``skip_corrupt=True`` skips and names it.
 """
 
 from __future__ import annotations

@@ -23,15 +23,36 @@ file was skipped ends the data instead of looping forever.
 
 from __future__ import annotations
 
+import contextlib
+import re
+import time
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from mox_core.datasets.cache import LocalCache
-from mox_core.datasets.images import CorruptImagePolicy
+from mox_core.datasets.images import CorruptImagePolicy, decodes, failure_reason
 
 #: Keys every image dataset answers in ``get``.
 BASE_KEYS = ("image", "label", "label_desc", "image_name", "image_buf")
+
+#: graph -> the image datasets whose input pipeline was built in it (``naming_bad_images``)
+_BUILT_IN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+#: TensorFlow's error from an image decoder run inside one of our input pipelines
+_DECODE_FAILURE = re.compile(r"\{\{node [^}]*Decode(Image|Jpeg|Png|Gif|Bmp|WebP)\}\}.*mox_dataset/",
+                             re.DOTALL)
+
+
+class DecodeScan(NamedTuple):
+    """What :meth:`ImageDatasetBase.find_undecodable` found."""
+
+    #: ``(file, reason)`` of each image that does not decode, in reading order
+    bad: list[tuple[str, str]]
+    #: how many images were tried
+    scanned: int
+    #: whether every image of the dataset was tried (not stopped by a limit)
+    complete: bool
 
 
 def image_size_pair(image_size: Any) -> tuple[int, int] | None:
@@ -119,8 +140,9 @@ class ImageDatasetBase:
 
     # -- what subclasses provide -------------------------------------------------------------
 
-    def _elements(self) -> Any:
-        """Unbatched element dicts of one epoch (see the module docstring), shuffled."""
+    def _elements(self, shuffle: bool) -> Any:
+        """Unbatched element dicts of one epoch (see the module docstring), shuffled when
+        ``shuffle``."""
         raise NotImplementedError
 
     def _label_stage(self, element: dict) -> dict:
@@ -178,16 +200,56 @@ class ImageDatasetBase:
             # input pipelines live on the CPU whatever tower device scope input_fn runs in
             with tf.name_scope("mox_dataset"), tf.device("/cpu:0"):
                 self._outputs[graph] = self._build()
+            _BUILT_IN.setdefault(graph, weakref.WeakSet()).add(self)
         outputs = self._outputs[graph]
         tensors = [outputs[key] for key in wanted]
         return tensors[0] if single else tensors
+
+    def find_undecodable(self, limit: int = 10, max_seconds: float | None = 300.0) -> DecodeScan:
+        """Try to decode every image of one epoch, in reading order, and name those that fail.
+
+        Without ``skip_corrupt`` the pipeline checks only files that look wrong (empty, cut
+        short, not an image); a file damaged inside with an intact end stops it with
+        TensorFlow's decoder error, which names no file. This scan names it: ``mox.run`` calls
+        it on that error, and in a session of your own you can call it yourself. It stops after
+        ``limit`` bad images or ``max_seconds`` (``None``: no time limit).
+        """
+        import tensorflow as tf
+
+        channels, label_stage = self.channels, self._label_stage
+
+        def verdict(element: dict) -> dict:
+            element = label_stage(element)
+            return {"source": element["source"], "ok": decodes(element["image_buf"], channels),
+                    "reason": failure_reason(element["image_buf"])}
+
+        bad: list[tuple[str, str]] = []
+        scanned = 0
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        with tf.Graph().as_default():
+            verdicts = self._elements(shuffle=False).map(
+                verdict, num_parallel_calls=max(1, self.preprocess_threads), deterministic=True
+            ).batch(64)
+            next_batch = tf.compat.v1.data.make_one_shot_iterator(verdicts).get_next()
+            with tf.compat.v1.Session() as session:
+                while len(bad) < limit and (deadline is None or time.monotonic() < deadline):
+                    try:
+                        batch = session.run(next_batch)
+                    except tf.errors.OutOfRangeError:
+                        return DecodeScan(bad, scanned, complete=True)
+                    for source, ok, reason in zip(batch["source"], batch["ok"], batch["reason"]):
+                        scanned += 1
+                        if not ok and len(bad) < limit:
+                            bad.append((source.decode("utf-8", "replace"),
+                                        reason.decode("utf-8", "replace")))
+        return DecodeScan(bad, scanned, complete=False)
 
     # -- the pipeline --------------------------------------------------------------------------
 
     def _build(self) -> dict:
         import tensorflow as tf
 
-        dataset = self._decode_stage(self._elements()).repeat(self.num_epochs)
+        dataset = self._decode_stage(self._elements(self.shuffle)).repeat(self.num_epochs)
         if self._cache is not None:
             dataset = self._cache.follow(dataset, ends=self.num_epochs is not None)
         if self.batch_size is not None:
@@ -305,8 +367,52 @@ class ImageDatasetBase:
 
     # -- shared helpers for subclasses ---------------------------------------------------------
 
-    def _shuffle_buffer(self, dataset: Any) -> Any:
+    def _shuffle_buffer(self, dataset: Any, shuffle: bool) -> Any:
         """Read elements pass a ``shuffle_buffer_size`` shuffle buffer (when shuffling)."""
-        if self.shuffle and self.shuffle_buffer_size > 1:
+        if shuffle and self.shuffle_buffer_size > 1:
             dataset = dataset.shuffle(self.shuffle_buffer_size, reshuffle_each_iteration=True)
         return dataset
+
+
+@contextlib.contextmanager
+def naming_bad_images(graph: Any, max_seconds: float = 300.0) -> Iterator[None]:
+    """Around the session that runs ``graph``: TensorFlow's decoder error from one of our image
+    datasets (a file damaged inside, which the pipeline's cheap check lets through) becomes an
+    ``InvalidArgumentError`` naming the file, found by :meth:`ImageDatasetBase.find_undecodable`.
+    """
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as exc:
+        datasets = list(_BUILT_IN.get(graph, ()))
+        if not datasets or not _DECODE_FAILURE.search(exc.message or ""):
+            raise
+        from mox_core.datasets import logs
+
+        said = next((line.strip() for line in exc.message.splitlines()
+                     if line.strip() and "Graph execution error" not in line), "")
+        if said.startswith("Error in user-defined function"):  # tf.data's prefix: keep the cause
+            said = said.rsplit(": ", 1)[-1]
+        logs.warning("An image of the input did not decode (%s); looking for the file", said)
+        scans = []
+        for dataset in datasets:
+            scan = dataset.find_undecodable(max_seconds=max_seconds)
+            scans.append(scan)
+            if scan.bad:
+                (name, reason), more = scan.bad[0], scan.bad[1:]
+                others = ("" if not more else
+                          f" (also: {', '.join(n for n, _ in more)}"
+                          f"{'' if scan.complete else ', and maybe more'})")
+                raise tf.errors.InvalidArgumentError(
+                    exc.node_def, exc.op,
+                    f"mox: cannot decode image file {name}: {reason}{others}. Fix or remove the "
+                    f"file, or pass skip_corrupt=True to skip such files."
+                ) from exc
+        tried = sum(scan.scanned for scan in scans)
+        exc.add_note(
+            f"mox: an image did not decode, but trying {tried} images of the input again "
+            f"named none (the scan stops after {max_seconds:.0f} s). Pass skip_corrupt=True "
+            f"to the dataset: each image that does not decode is then skipped and named."
+        )
+        raise

@@ -194,7 +194,7 @@ class RawDatasetBase(ImageDatasetBase):
     def _label_columns(self) -> dict:
         raise NotImplementedError
 
-    def _elements(self) -> Any:
+    def _elements(self, shuffle: bool) -> Any:
         import tensorflow as tf
 
         columns = {"path": tf.constant(self._read_paths)}
@@ -204,10 +204,10 @@ class RawDatasetBase(ImageDatasetBase):
         )
         columns.update(self._label_columns())
         dataset = tf.data.Dataset.from_tensor_slices(columns)
-        if self.shuffle:
+        if shuffle:
             dataset = dataset.shuffle(len(self._read_paths), reshuffle_each_iteration=True)
-        dataset = self._reader.read(dataset, deterministic=not self.shuffle)
-        return self._shuffle_buffer(dataset)
+        dataset = self._reader.read(dataset, deterministic=not shuffle)
+        return self._shuffle_buffer(dataset, shuffle)
 
 
 class ImageClassificationRawDataset(RawDatasetBase):

@@ -244,19 +244,19 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
         out.update({key: parsed[key] for key in self._custom})
         return out
 
-    def _elements(self) -> Any:
+    def _elements(self, shuffle: bool) -> Any:
         import tensorflow as tf
 
         files = tf.data.Dataset.from_tensor_slices(tf.constant(self._read_files))
-        if self.shuffle:
+        if shuffle:
             files = files.shuffle(len(self._read_files), reshuffle_each_iteration=True)
         cycle = min(self.num_parallel, len(self._read_files))
         remote = fs.served_by_mox_file(self._read_files[0])  # one folder: one scheme
         records = files.interleave(
             lambda f: tfdata.tfrecord_records(f, remote).map(lambda r: {"record": r, "file": f}),
             cycle_length=cycle, block_length=1, num_parallel_calls=cycle,
-            deterministic=not self.shuffle,
+            deterministic=not shuffle,
         )
-        records = self._shuffle_buffer(records)
+        records = self._shuffle_buffer(records, shuffle)
         return records.map(self._parse, num_parallel_calls=self.num_parallel,
-                           deterministic=not self.shuffle)
+                           deterministic=not shuffle)

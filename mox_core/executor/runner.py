@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from mox_core.constants import ExportKeys, ModeKeys
+from mox_core.datasets.pipeline import naming_bad_images
 from mox_core.executor import checkpoints, distributed
 from mox_core.executor.cluster import Cluster, current_cluster
 from mox_core.executor.export import export_dir_for, write_saved_model
@@ -552,7 +553,7 @@ def _train(config: _Config, cluster: Cluster | None = None):
         # One process: the lighter HookedSession; workers keep MonitoredSession's recovery.
         loop = (HookedSession(creator, hooks) if cluster is None
                 else tf.train.MonitoredSession(session_creator=creator, hooks=hooks))
-        with loop as session:
+        with naming_bad_images(graph), loop as session:
             while not session.should_stop():
                 step = session.run(step_value)
                 if step < 0 or (last_step and step + 1 >= last_step):
@@ -593,7 +594,8 @@ def _evaluate(config: _Config) -> dict[str, float]:
         sums = {name: 0.0 for name in log_tensors}
         total = 0
         steps = 0
-        with _restoring_session(config, _user_hooks(model.specs, inter=False)) as session:
+        with naming_bad_images(graph), \
+                _restoring_session(config, _user_hooks(model.specs, inter=False)) as session:
             try:
                 for step in _steps(config):
                     if session.should_stop():
@@ -637,7 +639,8 @@ def _predict(config: _Config) -> None:
         fetches = [spec.output_info for spec in model.specs]
         buffer: list[dict[str, Any]] = []
         calls = 0
-        with _restoring_session(config, _user_hooks(model.specs, inter=False)) as session:
+        with naming_bad_images(graph), \
+                _restoring_session(config, _user_hooks(model.specs, inter=False)) as session:
             try:
                 for step in _steps(config):
                     if session.should_stop():
