@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 from typing import Any
 
@@ -215,6 +216,18 @@ def set_framework_flags(arguments: list[str]) -> None:
         raise ValueError(f"bad framework flag: {exc}") from None
 
 
+def _named_data_error(exc: Exception) -> str | None:
+    """The words of a TensorFlow error that mox's input pipeline raised naming a bad file (its
+    message starts ``mox: ``), spelled for the command line; ``None`` for any other error."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(exc, tf.errors.OpError):
+        return None
+    found = re.search(r"mox: (.*?)(?:\]?\n|\]?$)", exc.message)
+    if found is None:
+        return None
+    return found.group(1).replace("pass skip_corrupt=True", "pass --skip-corrupt")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
@@ -226,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ValueError, RuntimeError) as exc:
         print(f"mox: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        message = _named_data_error(exc)
+        if message is None:
+            raise
+        print(f"mox: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `mox flags | head`: the reader left, nothing more to say
         sys.stderr.close()

@@ -129,7 +129,7 @@ def _mismatch(path: str, declared: list[str], trained: list[str], labels_path: s
 
 def open_dataset(source: DataSource, *, batch_size: int, image_size: int, training: bool,
                  augmentation_fn: Callable | None, labels_path: str | None = None,
-                 num_epochs: int | None = None) -> Any:
+                 num_epochs: int | None = None, skip_corrupt: bool = False) -> Any:
     """A dataset object whose ``get(['image', 'label', 'image_name'])`` gives batches.
 
     ``labels_path`` (class folders): read labels in the order of that labels file (the
@@ -138,7 +138,8 @@ def open_dataset(source: DataSource, *, batch_size: int, image_size: int, traini
     from mox_core import datasets
 
     common = dict(batch_size=batch_size, shuffle=training, num_epochs=num_epochs,
-                  image_size=image_size, augmentation_fn=augmentation_fn)
+                  image_size=image_size, augmentation_fn=augmentation_fn,
+                  skip_corrupt=skip_corrupt)
     if source.kind == RAW:
         try:
             meta = datasets.ImageClassificationRawMetadata(
@@ -154,7 +155,7 @@ def open_dataset(source: DataSource, *, batch_size: int, image_size: int, traini
         meta = datasets.ImageClassificationTFRecordMetadata(source.base_dir, source.file_pattern)
         return datasets.ImageClassificationTFRecordDataset(
             meta, shuffle_buffer_size=1024 if training else 0, **common)
-    return ImageFolder(source, batch_size, image_size, augmentation_fn)
+    return ImageFolder(source, batch_size, image_size, augmentation_fn, skip_corrupt)
 
 
 def num_samples(dataset: Any) -> int:
@@ -165,10 +166,12 @@ def num_samples(dataset: Any) -> int:
 
 class ImageFolder:
     """Images directly in one folder, for ``predict``: ``get(['image', 'image_name'])``, read
-    once in name order, decoded and resized as the datasets do."""
+    once in name order, decoded and resized as the datasets do; a file that does not decode
+    is an error naming it, or with ``skip_corrupt`` a warning naming it (and no CSV row)."""
 
     def __init__(self, source: DataSource, batch_size: int, image_size: int,
-                 augmentation_fn: Callable | None) -> None:
+                 augmentation_fn: Callable | None, skip_corrupt: bool = False) -> None:
+        self.skip_corrupt = skip_corrupt
         self.source = source
         self.batch_size = batch_size
         self.image_size = image_size
@@ -178,22 +181,27 @@ class ImageFolder:
     def get(self, keys: list[str]) -> list[Any]:
         import tensorflow as tf
 
-        from mox_core.datasets.images import decode
+        from mox_core.datasets.images import CorruptImagePolicy
         from mox_core.file import tfdata
 
         size = [self.image_size, self.image_size]
+        policy = CorruptImagePolicy(self.skip_corrupt)
 
         def load(path: Any, name: Any) -> dict:
-            image = tf.image.resize(decode(tfdata.read_file(path)), size, method="nearest")
+            image, ok = policy.decode(tfdata.read_file(path), path)
+            image = tf.image.resize(image, size, method="nearest")
             image = tf.cast(image, tf.uint8)
             image.set_shape([*size, 3])
             if self.augmentation_fn is not None:
                 image = self.augmentation_fn(image)
-            return {"image": image, "image_name": name}
+            return {"image": image, "image_name": name, "ok": ok}
 
         paths = [fs.join(self.source.base_dir, name) for name in self.source.images]
         data = tf.data.Dataset.from_tensor_slices((paths, self.source.images))
-        data = data.map(load, num_parallel_calls=4).batch(self.batch_size).prefetch(1)
+        data = data.map(load, num_parallel_calls=4, deterministic=True)
+        data = data.filter(lambda element: element["ok"]).map(
+            lambda element: {"image": element["image"], "image_name": element["image_name"]})
+        data = data.batch(self.batch_size).prefetch(1)
         element = tf.compat.v1.data.make_one_shot_iterator(data).get_next()
         unknown = [key for key in keys if key not in element]
         if unknown:

@@ -197,7 +197,7 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
           learning_rate: float | None = None, lr_strategy: str | None = None,
           image_size: int | None = None, checkpoint: str | None = None,
           weight_decay: float = 0.0001, log_every: int = 10, progress: bool = True,
-          ) -> dict[str, float]:
+          skip_corrupt: bool = False) -> dict[str, float]:
     """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics."""
     import mox_core as mox
 
@@ -219,7 +219,7 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
     dataset = data.open_dataset(
         source, batch_size=global_batch, image_size=size, training=True,
         augmentation_fn=_augmentation(net, ModeKeys.TRAIN, size),
-        labels_path=kept.labels_path if kept else None)
+        labels_path=kept.labels_path if kept else None, skip_corrupt=skip_corrupt)
     labels = kept.labels if kept else _labels_of(dataset, source)
     samples = data.num_samples(dataset)
     if max_steps is None:
@@ -252,7 +252,7 @@ def _labels_of(dataset: Any, source: data.DataSource) -> list[str]:
 
 
 def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size: int = 32,
-             image_size: int | None = None) -> dict[str, float]:
+             image_size: int | None = None, skip_corrupt: bool = False) -> dict[str, float]:
     """Accuracy and loss of the checkpoint on ``data_path`` (every sample once)."""
     import mox_core as mox
 
@@ -265,7 +265,8 @@ def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size
     global_batch = batch_size * _towers()
     dataset = data.open_dataset(
         source, batch_size=global_batch, image_size=size, training=False, num_epochs=1,
-        augmentation_fn=_augmentation(net, ModeKeys.EVAL, size), labels_path=info.labels_path)
+        augmentation_fn=_augmentation(net, ModeKeys.EVAL, size), labels_path=info.labels_path,
+        skip_corrupt=skip_corrupt)
     return mox.run(input_fn=_input_fn(dataset, ["image", "label"]),
                    model_fn=make_model_fn(net, len(info.labels), size),
                    run_mode=ModeKeys.EVAL, batch_size=global_batch, auto_batch=False,
@@ -296,7 +297,8 @@ def export(checkpoint: str, log_dir: str, net: str | None = None,
 
 
 def predict(data_path: str, checkpoint: str, output: str, net: str | None = None,
-            top_k: int = 5, batch_size: int = 32, image_size: int | None = None) -> int:
+            top_k: int = 5, batch_size: int = 32, image_size: int | None = None,
+            skip_corrupt: bool = False) -> int:
     """Write ``output`` (CSV: image, then label and score of the top ``top_k`` classes) for
     every image of ``data_path``; ``checkpoint`` is a training checkpoint or an exported
     SavedModel. Returns the number of images."""
@@ -317,7 +319,8 @@ def predict(data_path: str, checkpoint: str, output: str, net: str | None = None
     global_batch = batch_size * (1 if saved_model else _towers())
     augmentation = None if saved_model else _augmentation(net, ModeKeys.EVAL, size)
     dataset = data.open_dataset(source, batch_size=global_batch, image_size=size,
-                                training=False, num_epochs=1, augmentation_fn=augmentation)
+                                training=False, num_epochs=1, augmentation_fn=augmentation,
+                                skip_corrupt=skip_corrupt)
     writer = _PredictionWriter(output, info.labels, min(top_k, len(info.labels)),
                                source.base_dir)
     with writer:
@@ -404,7 +407,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     learning_rate=args.learning_rate, lr_strategy=args.lr_strategy,
                     image_size=args.image_size, checkpoint=args.checkpoint,
                     weight_decay=args.weight_decay, log_every=args.log_every,
-                    progress=not args.quiet)
+                    progress=not args.quiet, skip_corrupt=args.skip_corrupt)
     print_metrics(metrics)
     print(f"checkpoints and TensorBoard summaries: {args.log_dir}")
     return 0
@@ -412,13 +415,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     print_metrics(evaluate(args.data, args.checkpoint, net=args.net,
-                            batch_size=args.batch_size, image_size=args.image_size))
+                            batch_size=args.batch_size, image_size=args.image_size,
+                            skip_corrupt=args.skip_corrupt))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     rows = predict(args.data, args.checkpoint, args.output, net=args.net, top_k=args.top_k,
-                   batch_size=args.batch_size, image_size=args.image_size)
+                   batch_size=args.batch_size, image_size=args.image_size,
+                   skip_corrupt=args.skip_corrupt)
     print(f"wrote {rows} predictions to {args.output}")
     return 0
 
@@ -445,6 +450,10 @@ def _common(parser: argparse.ArgumentParser, net_required: bool, data: bool = Tr
     parser.add_argument("--image-size", type=int, default=None, metavar="N",
                         help="input height and width (default: the trained model's, else the "
                              "network's default size)")
+    if data:
+        parser.add_argument("--skip-corrupt", action="store_true",
+                            help="skip images that cannot be read or decoded, each named in a "
+                                 "warning (default: stop with an error naming the file)")
 
 
 def register(sub: Any) -> None:
