@@ -139,6 +139,25 @@ def test_find_undecodable_names_a_file_damaged_inside(data, filename):
     assert clean.find_undecodable() == ([], 6, True)
 
 
+def test_naming_bad_images_around_a_session_of_your_own(data):
+    """What mox.run and mox predict do around their sessions, usable around any session."""
+    from mox_core.datasets.pipeline import naming_bad_images
+
+    bad = data / "b" / "inside.png"
+    bad.write_bytes(DAMAGED_INSIDE["inside.png"])
+    meta = mox.ImageClassificationRawMetadata(str(data))
+    with tf.Graph().as_default() as graph:
+        image = mox.ImageClassificationRawDataset(meta, num_epochs=1, image_size=8).get("image")
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=f"^mox: cannot decode image file {bad}: the file is truncated"):
+            with naming_bad_images(graph):
+                drain(image)
+    with tf.Graph().as_default() as graph:  # other errors pass through untouched
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must be positive"):
+            with naming_bad_images(graph), tf.compat.v1.Session() as session:
+                session.run(tf.debugging.assert_positive(tf.constant(-1.0), "must be positive"))
+
+
 def test_mox_run_names_a_file_damaged_inside(data, tmp_path, caplog):
     bad = data / "a" / "inside.jpg"
     bad.write_bytes(DAMAGED_INSIDE["inside.jpg"])

@@ -167,7 +167,8 @@ def num_samples(dataset: Any) -> int:
 class ImageFolder:
     """Images directly in one folder, for ``predict``: ``get(['image', 'image_name'])``, read
     once in name order, decoded and resized as the datasets do; a file that does not decode
-    is an error naming it, or with ``skip_corrupt`` a warning naming it (and no CSV row)."""
+    (every file is tried: few images, and no dataset scan follows a failure) is an error naming
+    it, or with ``skip_corrupt`` a warning naming it (and no CSV row)."""
 
     def __init__(self, source: DataSource, batch_size: int, image_size: int,
                  augmentation_fn: Callable | None, skip_corrupt: bool = False) -> None:
@@ -185,7 +186,7 @@ class ImageFolder:
         from mox_core.file import tfdata
 
         size = [self.image_size, self.image_size]
-        policy = CorruptImagePolicy(self.skip_corrupt)
+        policy = CorruptImagePolicy(self.skip_corrupt, check_every_file=True)
 
         def load(path: Any, name: Any) -> dict:
             image, ok = policy.decode(tfdata.read_file(path), path)

@@ -340,7 +340,10 @@ def predict(data_path: str, checkpoint: str, output: str, net: str | None = None
 def _predict_saved_model(path: str, dataset: Any, writer: _PredictionWriter) -> None:
     import tensorflow.compat.v1 as tf
 
-    with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
+    from mox_core.datasets.pipeline import naming_bad_images
+
+    with tf.Graph().as_default() as graph, naming_bad_images(graph), \
+            tf.Session(graph=graph) as session:
         meta_graph = tf.saved_model.loader.load(session, [tf.saved_model.tag_constants.SERVING],
                                                 path)
         signature = meta_graph.signature_def["serving_default"]

@@ -128,15 +128,17 @@ def test_predict_reads_a_folder_of_images_without_classes(trained, tmp_path):
     rows = read_csv(tmp_path / "p.csv")
     assert [row["image"] for row in rows] == ["cross_0001.png", "square_0000.png"]
     assert "label_4" in rows[0] and "label_5" not in rows[0]  # top-k stops at the 4 classes
-    (flat / "zz_cut_short.png").write_bytes((flat / "cross_0001.png").read_bytes()[:60])
+    png = (flat / "cross_0001.png").read_bytes()
+    third = len(png) // 3  # damaged inside, the end intact: only decoding it tells
+    (flat / "zz_damaged.png").write_bytes(png[:third] + bytes(third) + png[2 * third:])
     message = error_of(mox("predict", "--data", flat, "--checkpoint", trained["log"],
                            "--output", tmp_path / "q.csv", check=False))
-    assert message == (f"mox: error: cannot decode image file {flat / 'zz_cut_short.png'}: the "
+    assert message == (f"mox: error: cannot decode image file {flat / 'zz_damaged.png'}: the "
                        f"file is truncated or corrupt. Fix or remove the file, or pass "
                        f"--skip-corrupt to skip such files.")
     result = mox("predict", "--data", flat, "--checkpoint", trained["log"], "--output",
                  tmp_path / "q.csv", "--skip-corrupt")
-    assert f"Skipping image '{flat / 'zz_cut_short.png'}'" in result.stderr
+    assert f"Skipping image '{flat / 'zz_damaged.png'}'" in result.stderr
     assert [row["image"] for row in read_csv(tmp_path / "q.csv")] == ["cross_0001.png",
                                                                      "square_0000.png"]
 
