@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 
+from mox_core.nets import layers
 from mox_core.nets.net_utils import (  # noqa: F401  (the plugin's modules use them as _ops.*)
     NCHW,
     NHWC,
@@ -17,12 +18,14 @@ from mox_core.nets.net_utils import (  # noqa: F401  (the plugin's modules use t
     channel_axis,
     depth,
     fixed_padding,
+    global_average_pool,
     layout_arg_scope,
     reduced_kernel_size,
     spatial_axes,
     spatial_shape,
     spatial_squeeze,
     to_data_format,
+    to_nhwc,
 )
 
 
@@ -39,3 +42,36 @@ def variant(builder, name: str, doc: str, **fixed):
     partial.__doc__ = doc
     partial.__module__ = builder.__module__
     return partial
+
+
+def atrous_strides(strides: list[int], output_stride: int | None) -> list[tuple[int, int]]:
+    """Each layer's ``(stride, atrous rate)`` under slim's ``output_stride`` (the MobileNets').
+
+    Layers keep their strides until the product of the strides so far reaches
+    ``output_stride``; from there on they run with stride 1, and the strides they skip become
+    the atrous rate of the layers after them, so that the feature map stays denser.
+    """
+    current_stride = 1
+    rate = 1
+    schedule = []
+    for stride in strides:
+        if output_stride is not None and current_stride == output_stride:
+            schedule.append((1, rate))
+            rate *= stride
+        else:
+            schedule.append((stride, 1))
+            current_stride *= stride
+    return schedule
+
+
+def conv2d_logits(net, num_classes: int, **kwargs):
+    """The MobileNets' classifier: the linear 1x1 convolution ``Conv2d_1c_1x1`` (no batch norm)."""
+    return layers.conv2d(
+        net,
+        num_classes,
+        [1, 1],
+        activation_fn=None,
+        normalizer_fn=None,
+        scope="Conv2d_1c_1x1",
+        **kwargs,
+    )

@@ -77,20 +77,10 @@ def mobilenet_v1_base(
     end_points = {}
     with tf1.variable_scope(scope, "MobilenetV1", [inputs]):
         with layers.arg_scope([layers.conv2d, layers.separable_conv2d], padding=padding):
-            # The running product of the strides, to switch to atrous convolution once it
-            # reaches output_stride.
-            current_stride = 1
-            rate = 1
             net = inputs
-            for i, conv_def in enumerate(conv_defs):
+            strides = _ops.atrous_strides([d.stride for d in conv_defs], output_stride)
+            for i, (conv_def, (layer_stride, layer_rate)) in enumerate(zip(conv_defs, strides)):
                 end_point_base = f"Conv2d_{i}"
-                if output_stride is not None and current_stride == output_stride:
-                    layer_stride, layer_rate = 1, rate
-                    rate *= conv_def.stride
-                else:
-                    layer_stride, layer_rate = conv_def.stride, 1
-                    current_stride *= conv_def.stride
-
                 if isinstance(conv_def, Conv):
                     end_point = end_point_base
                     if use_explicit_padding:
@@ -228,9 +218,7 @@ def mobilenet_v1(
                 )
                 with tf1.variable_scope("Logits"):
                     if global_pool:
-                        net = tf.reduce_mean(
-                            net, _ops.spatial_axes(data_format), keepdims=True, name="global_pool"
-                        )
+                        net = _ops.global_average_pool(net, data_format, name="global_pool")
                         end_points["global_pool"] = net
                     else:
                         kernel_size = _ops.reduced_kernel_size(net, [7, 7], data_format)
@@ -239,18 +227,11 @@ def mobilenet_v1(
                         )
                         end_points["AvgPool_1a"] = net
                     net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout_1b")
-                    logits = layers.conv2d(
-                        net,
-                        num_classes,
-                        [1, 1],
-                        activation_fn=None,
-                        normalizer_fn=None,
-                        scope="Conv2d_1c_1x1",
-                    )
+                    logits = _ops.conv2d_logits(net, num_classes)
                     if spatial_squeeze:
                         logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
-                    elif data_format == _ops.NCHW:
-                        logits = tf.transpose(logits, [0, 2, 3, 1], name="to_NHWC")
+                    else:
+                        logits = _ops.to_nhwc(logits, data_format)
                 end_points["Logits"] = logits
                 if prediction_fn:
                     end_points["Predictions"] = prediction_fn(logits, scope="Predictions")

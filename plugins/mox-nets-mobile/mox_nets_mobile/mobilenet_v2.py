@@ -218,23 +218,16 @@ def mobilenet_base(
         _arg_scopes(conv_defs.get("defaults", {})),
         _arg_scopes(overrides),
     ):
-        current_stride = 1
-        rate = 1
         net = inputs
         end_points = {}
-        for i, opdef in enumerate(conv_defs["spec"]):
+        spec = conv_defs["spec"]
+        strides = _ops.atrous_strides([d.params.get("stride", 1) for d in spec], output_stride)
+        for i, (opdef, (layer_stride, layer_rate)) in enumerate(zip(spec, strides)):
             params = dict(opdef.params)
             if "num_outputs" in params:
                 params["num_outputs"] = make_divisible(
                     params["num_outputs"] * multiplier, divisible_by, min_depth
                 )
-            stride = params.get("stride", 1)
-            if output_stride is not None and current_stride == output_stride:
-                layer_stride, layer_rate = 1, rate
-                rate *= stride
-            else:
-                layer_stride, layer_rate = stride, 1
-                current_stride *= stride
             params["stride"] = layer_stride
             # No atrous rate for 1x1 convolutions, which have nothing to dilate.
             if layer_rate > 1 and tuple(params.get("kernel_size", [])) != (1, 1):
@@ -388,14 +381,8 @@ def mobilenet_v2(
             with tf1.variable_scope("Logits"):
                 net = end_points["global_pool"] = global_pool(net, data_format)
                 net = layers.dropout(net, scope="Dropout")
-                logits = layers.conv2d(
-                    net,
-                    num_classes,
-                    [1, 1],
-                    activation_fn=None,
-                    normalizer_fn=None,
-                    biases_initializer=tf1.zeros_initializer(),
-                    scope="Conv2d_1c_1x1",
+                logits = _ops.conv2d_logits(
+                    net, num_classes, biases_initializer=tf1.zeros_initializer()
                 )
                 logits = _ops.spatial_squeeze(logits, data_format)
                 logits = tf.identity(logits, name="output")

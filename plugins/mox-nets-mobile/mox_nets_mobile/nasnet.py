@@ -18,7 +18,7 @@ biases. The variables have no top-level scope (``conv0/weights``, ``cell_17/...`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 
@@ -193,7 +193,7 @@ def build_aux_head(net, end_points, num_classes, hparams, data_format, scope):
     ReLU, a ``VALID`` convolution over the whole remaining map to 768 (``Conv``) with batch norm
     and ReLU, then the fully connected ``FC``. The pool needs a map of at least 5x5.
     """
-    activation_fn = tf.nn.relu6 if hparams.use_bounded_activation else tf.nn.relu
+    activation_fn = nasnet_utils.activation_fn(hparams.use_bounded_activation)
     with tf1.variable_scope(scope):
         aux_logits = tf.identity(net)
         with tf1.variable_scope("aux_logits"):
@@ -248,7 +248,7 @@ def cifar_stem(inputs, hparams):
 
 def final_layer(net, end_points, num_classes, hparams, data_format):
     """ReLU, global average pool, dropout and ``FC``: ``final_layer/FC/BiasAdd`` is the logits."""
-    activation_fn = tf.nn.relu6 if hparams.use_bounded_activation else tf.nn.relu
+    activation_fn = nasnet_utils.activation_fn(hparams.use_bounded_activation)
     with tf1.variable_scope("final_layer"):
         net = activation_fn(net)
         net = end_points["global_pool"] = nasnet_utils.global_avg_pool(net, data_format)
@@ -269,13 +269,19 @@ def build_nasnet_base(
     data_format,
     current_step=None,
 ):
-    """The NASNet on ``data_format`` images: stem, cells, auxiliary head, final layer."""
+    """The NASNet on ``data_format`` images: stem, cells, auxiliary head, final layer.
+
+    ``reduction_cell`` ``None`` is PNASNet's wiring (slim's ``_build_pnasnet_base``): no
+    reduction cells, the normal cell runs with stride 2 where NASNet inserts one, and it is the
+    stem's cell too.
+    """
     end_points = {}
     reduction_indices = nasnet_utils.calc_reduction_layers(
         hparams.num_cells, hparams.num_reduction_layers
     )
     if stem_type == "imagenet":
-        net, cell_outputs = imagenet_stem(images, hparams, reduction_cell, current_step)
+        stem_cell = normal_cell if reduction_cell is None else reduction_cell
+        net, cell_outputs = imagenet_stem(images, hparams, stem_cell, current_step)
     elif stem_type == "cifar":
         net, cell_outputs = cifar_stem(images, hparams)
     else:
@@ -289,12 +295,17 @@ def build_nasnet_base(
     filter_scaling = 1.0
     # The cells' positions count the stem cells, for drop-path's depth scaling.
     true_cell_num = 2 if stem_type == "imagenet" else 0
-    activation_fn = tf.nn.relu6 if hparams.use_bounded_activation else tf.nn.relu
+    activation_fn = nasnet_utils.activation_fn(hparams.use_bounded_activation)
+    prev_layer = cell_outputs[-2]
     for cell_num in range(hparams.num_cells):
+        is_reduction = cell_num in reduction_indices
+        # PNASNet's cell reduces by itself; it keeps its previous layer there unless skipping.
+        self_reducing = is_reduction and reduction_cell is None
         if hparams.skip_reduction_layer_input:
             prev_layer = cell_outputs[-2]
-        if cell_num in reduction_indices:
+        if is_reduction:
             filter_scaling *= hparams.filter_scaling_rate
+        if is_reduction and not self_reducing:
             index = reduction_indices.index(cell_num)
             net = reduction_cell(
                 net,
@@ -308,13 +319,13 @@ def build_nasnet_base(
             end_points[f"Reduction_Cell_{index}"] = net
             true_cell_num += 1
             cell_outputs.append(net)
-        if not hparams.skip_reduction_layer_input:
+        if not hparams.skip_reduction_layer_input and not self_reducing:
             prev_layer = cell_outputs[-2]
         net = normal_cell(
             net,
             scope=f"cell_{cell_num}",
             filter_scaling=filter_scaling,
-            stride=1,
+            stride=2 if self_reducing else 1,
             prev_layer=prev_layer,
             cell_num=true_cell_num,
             current_step=current_step,
@@ -341,13 +352,17 @@ def _build(
     is_training,
     hparams,
     arg_scope,
+    normal_cell_class,
+    reduction_cell_class,
     stem_type,
     data_format,
     current_step,
 ):
-    """Set the arg scopes and the cells up and build (what slim's ``build_nasnet_*`` share)."""
-    # Slim adds the two reduction cells, and on ImageNet the two stem cells, to the count.
-    total_num_cells = hparams.num_cells + 2 + (2 if stem_type == "imagenet" else 0)
+    """Set the arg scopes and the cells up and build (what slim's ``build_*nasnet_*`` share)."""
+    # Slim counts the stem cells (ImageNet's two) and the two reduction cells (NASNet's) too.
+    total_num_cells = hparams.num_cells + (2 if stem_type == "imagenet" else 0)
+    if reduction_cell_class is not None:
+        total_num_cells += 2
     cell_args = (
         hparams.num_conv_filters,
         hparams.drop_path_keep_prob,
@@ -356,8 +371,8 @@ def _build(
         hparams.use_bounded_activation,
         data_format,
     )
-    normal_cell = nasnet_utils.NasNetANormalCell(*cell_args)
-    reduction_cell = nasnet_utils.NasNetAReductionCell(*cell_args)
+    normal_cell = normal_cell_class(*cell_args)
+    reduction_cell = None if reduction_cell_class is None else reduction_cell_class(*cell_args)
     with layers.arg_scope(arg_scope):
         with layers.arg_scope(
             [layers.dropout, nasnet_utils.drop_path, layers.batch_norm], is_training=is_training
@@ -375,110 +390,80 @@ def _build(
             )
 
 
-def nasnet_cifar(
-    images,
-    num_classes: int = 10,
+def make_builder(
+    name: str,
+    title: str,
     *,
-    is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = _ops.NHWC,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    config: NasNetConfig | Mapping | None = None,
-    current_step=None,
-):
-    """Build NASNet-A for CIFAR on NHWC ``images`` (32x32); returns ``(logits, end_points)``.
-
-    ``config`` overrides :func:`cifar_config` fields (e.g. ``{'num_cells': 6}``);
-    ``current_step`` replaces the global step in drop-path's schedule.
-    """
-    return _build(
-        images,
-        num_classes,
-        is_training=is_training,
-        hparams=resolve_config(cifar_config(), config, is_training),
-        arg_scope=nasnet_cifar_arg_scope(
-            weight_decay,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-            data_format=data_format,
-        ),
-        stem_type="cifar",
-        data_format=data_format,
-        current_step=current_step,
-    )
-
-
-nasnet_cifar.default_image_size = 32
-
-
-def nasnet_mobile(
-    images,
+    default_config: Callable[[], NasNetConfig],
+    arg_scope: Callable[..., dict],
+    normal_cell: type[nasnet_utils.SearchedCell] = nasnet_utils.NasNetANormalCell,
+    reduction_cell: type[nasnet_utils.SearchedCell] | None = nasnet_utils.NasNetAReductionCell,
+    stem_type: str = "imagenet",
     num_classes: int = 1001,
-    *,
-    is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = _ops.NHWC,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    config: NasNetConfig | Mapping | None = None,
-    current_step=None,
-):
-    """Build NASNet-A Mobile on NHWC ``images`` (224x224); returns ``(logits, end_points)``.
+    image_size: int = 224,
+    module: str = __name__,
+) -> Callable:
+    """The public builder ``name`` of one NASNet-family network (slim's ``build_<name>``).
 
-    ``config`` overrides :func:`mobile_imagenet_config` fields.
+    Every NASNet and PNASNet builder has the same signature (``get_model_fn``'s, plus
+    ``config`` and ``current_step``) and does the same: ``default_config()`` updated by
+    ``config``, ``arg_scope`` with the layout and batch norm switches, the cells, the stem.
+    ``reduction_cell`` ``None`` is PNASNet (see :func:`build_nasnet_base`).
     """
-    return _build(
+    default_num_classes = num_classes
+
+    def builder(
         images,
-        num_classes,
-        is_training=is_training,
-        hparams=resolve_config(mobile_imagenet_config(), config, is_training),
-        arg_scope=nasnet_mobile_arg_scope(
-            weight_decay,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
+        num_classes: int = default_num_classes,
+        *,
+        is_training: bool,
+        weight_decay: float = 0.0,
+        data_format: str = _ops.NHWC,
+        batch_norm_fused: bool = False,
+        batch_renorm: bool = False,
+        config: NasNetConfig | Mapping | None = None,
+        current_step=None,
+    ):
+        return _build(
+            images,
+            num_classes,
+            is_training=is_training,
+            hparams=resolve_config(default_config(), config, is_training),
+            arg_scope=arg_scope(
+                weight_decay,
+                batch_norm_fused=batch_norm_fused,
+                batch_renorm=batch_renorm,
+                data_format=data_format,
+            ),
+            normal_cell_class=normal_cell,
+            reduction_cell_class=reduction_cell,
+            stem_type=stem_type,
             data_format=data_format,
-        ),
-        stem_type="imagenet",
-        data_format=data_format,
-        current_step=current_step,
+            current_step=current_step,
+        )
+
+    builder.__name__ = builder.__qualname__ = name
+    builder.__module__ = module
+    builder.__doc__ = (
+        f"Build {title} on NHWC ``images`` ({image_size}x{image_size}); returns "
+        f"``(logits, end_points)``.\n\n"
+        f"``config`` overrides :func:`{default_config.__name__}` fields (e.g. "
+        f"``{{'num_cells': 6}}``); ``current_step`` replaces the global step in drop-path's "
+        f"schedule."
     )
+    builder.default_image_size = image_size
+    return builder
 
 
-nasnet_mobile.default_image_size = 224
-
-
-def nasnet_large(
-    images,
-    num_classes: int = 1001,
-    *,
-    is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = _ops.NHWC,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    config: NasNetConfig | Mapping | None = None,
-    current_step=None,
-):
-    """Build NASNet-A Large on NHWC ``images`` (331x331); returns ``(logits, end_points)``.
-
-    ``config`` overrides :func:`large_imagenet_config` fields.
-    """
-    return _build(
-        images,
-        num_classes,
-        is_training=is_training,
-        hparams=resolve_config(large_imagenet_config(), config, is_training),
-        arg_scope=nasnet_large_arg_scope(
-            weight_decay,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-            data_format=data_format,
-        ),
-        stem_type="imagenet",
-        data_format=data_format,
-        current_step=current_step,
-    )
-
-
-nasnet_large.default_image_size = 331
+nasnet_cifar = make_builder(
+    "nasnet_cifar", "NASNet-A for CIFAR", default_config=cifar_config,
+    arg_scope=nasnet_cifar_arg_scope, stem_type="cifar", num_classes=10, image_size=32,
+)  # fmt: skip
+nasnet_mobile = make_builder(
+    "nasnet_mobile", "NASNet-A Mobile", default_config=mobile_imagenet_config,
+    arg_scope=nasnet_mobile_arg_scope,
+)  # fmt: skip
+nasnet_large = make_builder(
+    "nasnet_large", "NASNet-A Large", default_config=large_imagenet_config,
+    arg_scope=nasnet_large_arg_scope, image_size=331,
+)  # fmt: skip

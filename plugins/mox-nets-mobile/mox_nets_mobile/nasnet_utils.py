@@ -39,6 +39,11 @@ def calc_reduction_layers(num_cells: int, num_reduction_layers: int) -> list[int
     ]
 
 
+def activation_fn(use_bounded_activation: bool):
+    """ReLU, or ReLU6 in the bounded-activation variant (slim's ``use_bounded_activation``)."""
+    return tf.nn.relu6 if use_bounded_activation else tf.nn.relu
+
+
 def global_avg_pool(net: tf.Tensor, data_format: str = _ops.NHWC) -> tf.Tensor:
     """Average away the height and width: ``[N, C]``."""
     return tf.reduce_mean(net, _ops.spatial_axes(data_format))
@@ -108,9 +113,9 @@ def _stacked_separable_conv(net, stride, operation, filter_size, use_bounded_act
     """
     num_layers = _operation_to_num_layers(operation)
     kernel_size = _operation_to_filter_shape(operation)
-    activation_fn = tf.nn.relu6 if use_bounded_activation else tf.nn.relu
+    activation = activation_fn(use_bounded_activation)
     for layer_num in range(1, num_layers + 1):
-        net = activation_fn(net)
+        net = activation(net)
         net = layers.separable_conv2d(
             net,
             filter_size,
@@ -174,7 +179,7 @@ class NasNetABaseCell:
         self._data_format = data_format
 
     def _activation(self, net):
-        return tf.nn.relu6(net) if self._use_bounded_activation else tf.nn.relu(net)
+        return activation_fn(self._use_bounded_activation)(net)
 
     def _spatial(self, net):
         return _ops.spatial_shape(net, self._data_format)
@@ -332,79 +337,73 @@ class NasNetABaseCell:
         return net
 
 
-class NasNetANormalCell(NasNetABaseCell):
+class SearchedCell(NasNetABaseCell):
+    """A cell the architecture search fixed: its operations and wiring are class constants.
+
+    ``OPERATIONS``, ``USED_HIDDENSTATES`` and ``HIDDENSTATE_INDICES`` are
+    :class:`NasNetABaseCell`'s ``operations``, ``used_hiddenstates`` and
+    ``hiddenstate_indices``; the constructor takes the rest (slim's subclasses' signature).
+    """
+
+    OPERATIONS: tuple[str, ...] = ()
+    USED_HIDDENSTATES: tuple[int, ...] = ()
+    HIDDENSTATE_INDICES: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_conv_filters,
+        drop_path_keep_prob,
+        total_num_cells,
+        total_training_steps,
+        use_bounded_activation=False,
+        data_format=_ops.NHWC,
+    ):
+        super().__init__(
+            num_conv_filters,
+            list(self.OPERATIONS),
+            list(self.USED_HIDDENSTATES),
+            list(self.HIDDENSTATE_INDICES),
+            drop_path_keep_prob,
+            total_num_cells,
+            total_training_steps,
+            use_bounded_activation,
+            data_format,
+        )
+
+
+class NasNetANormalCell(SearchedCell):
     """NASNet-A's normal cell (keeps the size)."""
 
-    def __init__(
-        self,
-        num_conv_filters,
-        drop_path_keep_prob,
-        total_num_cells,
-        total_training_steps,
-        use_bounded_activation=False,
-        data_format=_ops.NHWC,
-    ):
-        operations = [
-            "separable_5x5_2",
-            "separable_3x3_2",
-            "separable_5x5_2",
-            "separable_3x3_2",
-            "avg_pool_3x3",
-            "none",
-            "avg_pool_3x3",
-            "avg_pool_3x3",
-            "separable_3x3_2",
-            "none",
-        ]
-        used_hiddenstates = [1, 0, 0, 0, 0, 0, 0]
-        hiddenstate_indices = [0, 1, 1, 1, 0, 1, 1, 1, 0, 0]
-        super().__init__(
-            num_conv_filters,
-            operations,
-            used_hiddenstates,
-            hiddenstate_indices,
-            drop_path_keep_prob,
-            total_num_cells,
-            total_training_steps,
-            use_bounded_activation,
-            data_format,
-        )
+    OPERATIONS = (
+        "separable_5x5_2",
+        "separable_3x3_2",
+        "separable_5x5_2",
+        "separable_3x3_2",
+        "avg_pool_3x3",
+        "none",
+        "avg_pool_3x3",
+        "avg_pool_3x3",
+        "separable_3x3_2",
+        "none",
+    )
+    USED_HIDDENSTATES = (1, 0, 0, 0, 0, 0, 0)
+    HIDDENSTATE_INDICES = (0, 1, 1, 1, 0, 1, 1, 1, 0, 0)
 
 
-class NasNetAReductionCell(NasNetABaseCell):
+class NasNetAReductionCell(SearchedCell):
     """NASNet-A's reduction cell (called with stride 2: halves the size)."""
 
-    def __init__(
-        self,
-        num_conv_filters,
-        drop_path_keep_prob,
-        total_num_cells,
-        total_training_steps,
-        use_bounded_activation=False,
-        data_format=_ops.NHWC,
-    ):
-        operations = [
-            "separable_5x5_2",
-            "separable_7x7_2",
-            "max_pool_3x3",
-            "separable_7x7_2",
-            "avg_pool_3x3",
-            "separable_5x5_2",
-            "none",
-            "avg_pool_3x3",
-            "separable_3x3_2",
-            "max_pool_3x3",
-        ]
-        used_hiddenstates = [1, 1, 1, 0, 0, 0, 0]
-        hiddenstate_indices = [0, 1, 0, 1, 0, 1, 3, 2, 2, 0]
-        super().__init__(
-            num_conv_filters,
-            operations,
-            used_hiddenstates,
-            hiddenstate_indices,
-            drop_path_keep_prob,
-            total_num_cells,
-            total_training_steps,
-            use_bounded_activation,
-            data_format,
-        )
+    OPERATIONS = (
+        "separable_5x5_2",
+        "separable_7x7_2",
+        "max_pool_3x3",
+        "separable_7x7_2",
+        "avg_pool_3x3",
+        "separable_5x5_2",
+        "none",
+        "avg_pool_3x3",
+        "separable_3x3_2",
+        "max_pool_3x3",
+    )
+    USED_HIDDENSTATES = (1, 1, 1, 0, 0, 0, 0)
+    HIDDENSTATE_INDICES = (0, 1, 0, 1, 0, 1, 3, 2, 2, 0)
