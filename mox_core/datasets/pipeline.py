@@ -150,6 +150,11 @@ class ImageDatasetBase:
         parallel decode stage, so per-sample label work costs no extra pipeline stage)."""
         return element
 
+    def _complete(self, element: dict) -> dict:
+        """What the decode stage does to an element before decoding: ``_label_stage`` (and,
+        where a subclass reads files there, reading ``image_buf``)."""
+        return self._label_stage(element)
+
     def _extra_keys(self) -> tuple[str, ...]:
         """Keys beyond ``BASE_KEYS`` this dataset's elements carry (custom features)."""
         return ()
@@ -216,7 +221,7 @@ class ImageDatasetBase:
         """
         import tensorflow as tf
 
-        channels, label_stage = self.channels, self._label_stage
+        channels, label_stage = self.channels, self._complete
 
         def verdict(element: dict) -> dict:
             element = label_stage(element)
@@ -278,7 +283,7 @@ class ImageDatasetBase:
 
         parallel = dict(num_parallel_calls=self.preprocess_threads, deterministic=not self.shuffle)
         policy, channels = self._policy, self.channels
-        label_stage = self._label_stage
+        label_stage = self._complete
         if self.preprocess_fn is not None:
             # the user decodes; still, a file that will not decode is named (or skipped) here
             def check(element: dict) -> dict:
