@@ -8,7 +8,7 @@ noise, 300-500 px, quality 90), then measures, in one process and one graph harn
 * ``tf.data``  the best hand-written pipeline doing the same work: shuffled paths, parallel
                ``read_file`` + ``decode_jpeg`` + the same vgg function, batch, prefetch; two
                variants (one AUTOTUNE map, one map of 12 parallel calls as mox uses, a separate
-               read stage as mox has), the best one counts;
+               read stage as mox has for remote storage), the best one counts;
 * ``keras``    ``keras.utils.image_dataset_from_directory(image_size=(224, 224))`` (its own
                work: decode and bilinear resize, no vgg crop/flip/means);
 * ``decode``   the floor: read, decode and nearest resize to 224, nothing else.
@@ -132,7 +132,7 @@ def build_handwritten_fixed(root: str, aug):
 
 
 def build_handwritten_split(root: str, aug):
-    """Reading in its own parallel stage with a read-ahead buffer, as mox does."""
+    """Reading in its own parallel stage with a read-ahead buffer, as mox does for remote storage (local files: in the decode map)."""
     import tensorflow as tf
 
     paths, labels = list_files(root)
