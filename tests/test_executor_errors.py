@@ -74,11 +74,6 @@ def test_train_without_optimizer_fn():
         run(optimizer_fn=None)
 
 
-def test_batch_size_is_required_for_auto_batch():
-    with pytest.raises(ValueError, match="batch_size is required with auto_batch=True"):
-        run(batch_size=None)
-
-
 def test_an_unwritable_log_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -133,10 +133,10 @@ def _check_arguments(input_fn, output_fn, model_fn, optimizer_fn, run_mode, inte
                          "tf.data.Dataset)")
     if batch_size is not None:
         batch_size = _positive_int("batch_size", batch_size, allow_zero=False)
-    elif auto_batch:
-        raise ValueError("mox.run batch_size is required with auto_batch=True (the examples "
-                         "input_fn returns are batched into batches of batch_size); pass "
-                         "auto_batch=False if input_fn returns batches already")
+    else:
+        # MoXing: no batch_size means input_fn returns batches already (its getting-started and
+        # flowers tutorials omit it); sample/sec then counts the real batch dimension.
+        auto_batch = False
     max_steps = _positive_int("max_number_of_steps", max_number_of_steps)
     log_every = _positive_int("log_every_n_steps", log_every_n_steps, allow_zero=False)
     output_every = _positive_int("output_every_n_steps", output_every_n_steps)
