@@ -93,8 +93,9 @@ def get_model_fn(
     (``'NCHW'`` is faster on GPUs), the input stays NHWC. ``model_kwargs`` go to the network's
     builder (e.g. ``dropout_keep_prob``).
 
-    In PREDICT and EXPORT mode ``image_height`` and ``image_width`` are required: the exported
-    model holds only this graph, so it must bring arbitrary-size inputs to the network's size.
+    In PREDICT and EXPORT mode a missing ``image_height`` / ``image_width`` is the network's
+    default image size (``get_model_meta(name).default_image_size``, as MoXing does): the
+    exported model holds only this graph, so it must bring any input size to the network's.
     Unknown names, bad arguments and model_kwargs the network does not take raise here.
     """
     spec: NetworkSpec = registry("networks").get(name)
@@ -110,7 +111,9 @@ def get_model_fn(
         raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
     if data_format not in _DATA_FORMATS:
         raise ValueError(f"data_format must be 'NHWC' or 'NCHW', got {data_format!r}")
-    image_height, image_width = _check_image_size(run_mode, image_height, image_width)
+    if image_height is None and image_width is None and run_mode in _SIZED_MODES:
+        image_height = image_width = spec.default_image_size
+    image_height, image_width = _check_image_size(image_height, image_width)
     if preprocess_fn is _DEFAULT:
         preprocess_fn = default_preprocess_fn
     elif preprocess_fn is not None:
@@ -143,13 +146,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_image_size(run_mode, image_height, image_width) -> tuple[int | None, int | None]:
+def _check_image_size(image_height, image_width) -> tuple[int | None, int | None]:
     if image_height is None and image_width is None:
-        if run_mode in _SIZED_MODES:
-            raise ValueError(
-                f"image_height and image_width must be given in PREDICT/EXPORT mode "
-                f"(run_mode={run_mode!r}): the exported model resizes its inputs to that size"
-            )
         return None, None
     if image_height is None or image_width is None:
         raise ValueError(

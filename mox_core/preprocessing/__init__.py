@@ -40,11 +40,16 @@ def get_data_augmentation_fn(
     """A function of one ``[h, w, c]`` image applying network ``name``'s pipeline for ``run_mode``.
 
     ``name`` may be a network (``'resnet_v1_50'``) or a pipeline (``'vgg_preprocessing'``).
+    For an installed network, a missing output size is the network's default image size (as in
+    MoXing: ``get_data_augmentation_fn('resnet_v1_50', mode)`` gives 224 x 224 images).
     """
     if run_mode not in ModeKeys.ALL:
         raise ValueError(f"run_mode must be one of {', '.join(ModeKeys.ALL)}; got {run_mode!r}")
     pipelines = registry("preprocessing")
     pipeline = name if name in pipelines else pipeline_for_network(name)
+    networks = registry("networks")
+    if output_height is None and output_width is None and name in networks:
+        output_height = output_width = networks.get(name).default_image_size
     spec = pipelines.get(pipeline)
     factory = resolve(spec.factory, what=f"preprocessing pipeline {pipeline!r}")
     return factory(run_mode, output_height=output_height, output_width=output_width, **kwargs)

@@ -149,10 +149,23 @@ def test_nchw_computes_the_same_logits_with_the_same_weights():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-def test_predict_mode_needs_the_image_size():
+def test_predict_and_export_default_to_the_networks_image_size():
+    # MoXing's flowers-advanced export: get_model_fn(name, EXPORT, ...) with no image size.
     for mode in (mox.ModeKeys.PREDICT, mox.ModeKeys.EXPORT):
-        with pytest.raises(ValueError, match="image_height and image_width must be given"):
-            mox.get_model_fn("lenet", mode, num_classes=10)
+        with tf.Graph().as_default():
+            network_fn = mox.get_model_fn("lenet", mode, num_classes=10)
+            images = tf1.placeholder(tf.uint8, [None, None, None, 3])
+            _, end_points = network_fn(images)
+        assert mox.get_model_meta("lenet").default_image_size == 28
+        assert end_points["conv1"].shape.as_list() == [None, 28, 28, 32]
+
+
+def test_augmentation_without_an_output_size_uses_the_networks_size():
+    with tf.Graph().as_default():
+        image = tf.constant(random_batch([1, 40, 50, 3])[0], tf.uint8)
+        for mode in (mox.ModeKeys.TRAIN, mox.ModeKeys.EVAL):
+            augmented = mox.get_data_augmentation_fn("cifarnet", mode)(image)
+            assert augmented.shape.as_list() == [32, 32, 3], mode
 
 
 def test_predict_mode_resizes_inputs_of_any_size():
