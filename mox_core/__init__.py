@@ -58,6 +58,8 @@ _LAZY = {
     "MultilabelClassificationRawDataset": "mox_core.datasets",
     "get_dataset": "mox_core.datasets",
     "get_dataset_meta": "mox_core.datasets",
+    "get_tfrecord": "mox_core.datasets",
+    "split_image_classification_dataset": "mox_core.datasets",
 }
 _LAZY_MODULES = {
     "learning_rate_scheduler": "mox_core.optimizer.learning_rate_scheduler",
@@ -71,9 +73,28 @@ def __getattr__(name: str) -> Any:
     elif name in _LAZY_MODULES:
         value = importlib.import_module(_LAZY_MODULES[name])
     else:
-        raise AttributeError(f"module 'mox_core' has no attribute {name!r}")
+        value = _reader_class(name)
     globals()[name] = value
     return value
+
+
+def _reader_class(name: str) -> Any:
+    """``mox.AsyncRawGenerator``-style access to the dataset readers plugins register (MoXing
+    scripts pass ``reader_class=mox.AsyncRawGenerator``); a reader of MoXing's API whose plugin
+    is not installed is an ``AttributeError`` naming the distribution to install."""
+    missing = AttributeError(f"module 'mox_core' has no attribute {name!r}")
+    if name.startswith("_") or not name[:1].isupper():
+        raise missing  # readers are classes; never load plugins for dunder or module probes
+    from mox_core.constants import distribution_for_reader
+    from mox_core.plugins import registry
+    from mox_core.registry import resolve
+
+    readers = registry("dataset_readers")
+    if name in readers:
+        return resolve(readers.get(name).reader, what=f"dataset reader {name!r}")
+    if distribution_for_reader(name) is not None:
+        raise AttributeError(f"mox.{name} is not available: {readers.unknown_message(name)}")
+    raise missing
 
 
 def __dir__() -> list[str]:

@@ -149,3 +149,13 @@ def distribution_for_network(name: str) -> str | None:
     if name not in NETWORK_NAMES:
         return None
     return "mox-nets-mobile" if name.startswith(_MOBILE_PREFIXES) else "mox-nets-classic"
+
+
+#: Dataset readers of MoXing's API that a mox distribution provides (``reader_class=`` names and
+#: ``mox.<name>`` attributes), for the error that says what to install.
+READER_DISTRIBUTIONS = {"AsyncRawGenerator": "mox-datasets-obs"}
+
+
+def distribution_for_reader(name: str) -> str | None:
+    """Which mox distribution provides a dataset reader of the API (``None`` for other names)."""
+    return READER_DISTRIBUTIONS.get(name)

@@ -25,7 +25,12 @@ from typing import Any
 import pluggy
 
 from mox_core import hookspecs
-from mox_core.constants import NETWORK_NAMES, distribution_for_network
+from mox_core.constants import (
+    NETWORK_NAMES,
+    READER_DISTRIBUTIONS,
+    distribution_for_network,
+    distribution_for_reader,
+)
 from mox_core.registry import Registry
 
 logger = logging.getLogger("mox")
@@ -180,21 +185,33 @@ _KINDS = {
 }
 
 
-def _network_hint(name: str) -> str | None:
-    distribution = distribution_for_network(name)
+def install_hint(what: str, distribution: str | None) -> str | None:
+    """Which distribution to install (or upgrade) for one of mox's ``what`` (e.g. "networks")."""
     if distribution is None:
         return None
     try:
         version = importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return (
-            f"It is one of mox's networks, provided by the distribution {distribution!r}, "
+            f"It is one of mox's {what}, provided by the distribution {distribution!r}, "
             f"which is not installed: pip install {distribution}"
         )
     return (
-        f"It is one of mox's networks, provided by the distribution {distribution!r}, but the "
+        f"It is one of mox's {what}, provided by the distribution {distribution!r}, but the "
         f"installed version {version} does not register it: pip install --upgrade {distribution}"
     )
+
+
+def _network_hint(name: str) -> str | None:
+    return install_hint("networks", distribution_for_network(name))
+
+
+def _reader_hint(name: str) -> str | None:
+    return install_hint("dataset readers", distribution_for_reader(name))
+
+
+_HINTS = {"networks": (_network_hint, NETWORK_NAMES),
+          "dataset_readers": (_reader_hint, tuple(READER_DISTRIBUTIONS))}
 
 
 def registry(kind: str) -> Registry:
@@ -206,12 +223,9 @@ def registry(kind: str) -> Registry:
     with _lock:
         if kind not in state.registries:
             word, hook_name = _KINDS[kind]
-            networks = kind == "networks"
+            hint, known = _HINTS.get(kind, (None, ()))
             state.registries[kind] = Registry(
-                word,
-                contributions(hook_name),
-                missing_hint=_network_hint if networks else None,
-                known_names=NETWORK_NAMES if networks else (),
+                word, contributions(hook_name), missing_hint=hint, known_names=known
             )
         return state.registries[kind]
 

@@ -30,3 +30,12 @@ def test_registering_imports_neither_the_sdk_nor_aiohttp():
             "print(sorted(m for m in ('obs', 'aiohttp', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_scripts_name_the_reader_as_an_attribute_of_moxing_tensorflow():
+    # MoXing's flowers-advanced tutorial: reader_class=mox.AsyncRawGenerator
+    from mox_datasets_obs.reader import AsyncRawGenerator
+
+    import moxing.tensorflow as mox
+
+    assert mox.AsyncRawGenerator is AsyncRawGenerator
