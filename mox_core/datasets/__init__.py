@@ -28,6 +28,7 @@ __all__ = [
     "get_dataset_meta",
     "get_reader_class",
     "list_datasets",
+    "split_image_classification_dataset",
 ]
 
 # public name -> submodule defining it; imported on first access (PEP 562).
@@ -40,6 +41,7 @@ _LAZY = {
     "MultilabelClassificationRawMetadata": "multilabel",
     "ParallelReader": "readers",
     "convert_to_tfrecord": "convert",
+    "split_image_classification_dataset": "split",
 }
 
 

@@ -25,6 +25,7 @@ from mox_core.datasets.images import IMAGE_EXTENSIONS, has_image_extension
 from mox_core.datasets.labels import parse_labels
 from mox_core.datasets.pipeline import ImageDatasetBase
 from mox_core.datasets.readers import ParallelReader, make_reader
+from mox_core.datasets.split import split_image_classification_dataset  # noqa: F401 (MoXing path)
 
 _EXTENSIONS = " ".join(sorted(IMAGE_EXTENSIONS))
 
