@@ -165,3 +165,35 @@ def test_split_spec_errors_name_the_problem(tmp_path, split_spec, message):
         mox.split_image_classification_dataset(split_spec, str(tmp_path / "src"),
                                                str(tmp_path / "dst"))
     assert not (tmp_path / "dst").exists()
+
+
+def test_moxing_utils_and_framework_paths_of_published_scripts(caplog):
+
+
+    from moxing.tensorflow.utils import tf_util
+    from moxing.tensorflow.utils.hyper_param_flags import mox_flags
+
+    from moxing.framework import file
+    from moxing.framework.util import compat, runtime
+
+    assert file is mox.file
+    assert tf_util.version_info() > (1, 13, 0)  # the iceberg sample's branch
+    assert tf_util.version_info()[:2] == tuple(int(p) for p in tf.__version__.split(".")[:2])
+    assert "--num_gpus: " in mox_flags.get_help() and mox_flags.num_gpus == mox.get_flag("num_gpus")
+    with pytest.raises(AttributeError, match="unknown flag 'num_gpu'. Closest known flags: "
+                                             "num_gpus"):
+        mox_flags.num_gpu  # noqa: B018
+    assert compat.as_str(b"iceberg") == "iceberg" and compat.as_bytes("a") == b"a"
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    try:
+        runtime.reset_logger(logging.WARNING)
+        caplog.clear()
+        with caplog.at_level(logging.NOTSET):
+            tf.logging.info("hidden")
+            tf.logging.warning("shown")
+        assert [r.getMessage() for r in caplog.records] == ["shown"]
+        with pytest.raises(ValueError, match="logging level"):
+            runtime.reset_logger("LOUD")
+    finally:
+        tf_logger.setLevel(level)

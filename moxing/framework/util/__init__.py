@@ -1,0 +1,1 @@
+"""``moxing.framework.util``: ``compat`` (bytes/str helpers) and ``runtime`` (``reset_logger``)."""
