@@ -168,8 +168,6 @@ def test_split_spec_errors_name_the_problem(tmp_path, split_spec, message):
 
 
 def test_moxing_utils_and_framework_paths_of_published_scripts(caplog):
-
-
     from moxing.tensorflow.utils import tf_util
     from moxing.tensorflow.utils.hyper_param_flags import mox_flags
 
