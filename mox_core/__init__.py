@@ -78,10 +78,22 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# Names of MoXing's API that mox does not provide, and what to do instead (the error says it).
+_NOT_PROVIDED = {
+    "auto": "mox.auto is ModelArts' hyper-parameter search service, which mox does not provide; "
+    "run mox.run with fixed hyper-parameters, or call it from a search library of your choice "
+    "(one mox.run per trial, each with its own log_dir)",
+    "InputSpec": "mox.InputSpec is not provided; return the input tensors (a tuple or list) or a "
+    "tf.data.Dataset from input_fn: model_fn receives them as a list, split between devices",
+}
+
+
 def _reader_class(name: str) -> Any:
     """``mox.AsyncRawGenerator``-style access to the dataset readers plugins register (MoXing
     scripts pass ``reader_class=mox.AsyncRawGenerator``); a reader of MoXing's API whose plugin
     is not installed is an ``AttributeError`` naming the distribution to install."""
+    if name in _NOT_PROVIDED:
+        raise AttributeError(_NOT_PROVIDED[name])
     missing = AttributeError(f"module 'mox_core' has no attribute {name!r}")
     if name.startswith("_") or not name[:1].isupper():
         raise missing  # readers are classes; never load plugins for dunder or module probes

@@ -195,3 +195,13 @@ def test_moxing_utils_and_framework_paths_of_published_scripts(caplog):
             runtime.reset_logger("LOUD")
     finally:
         tf_logger.setLevel(level)
+
+
+def test_moxing_services_mox_lacks_say_what_to_do_instead():
+    with pytest.raises(AttributeError, match="hyper-parameter search service, which mox does not "
+                                             "provide; run mox.run with fixed"):
+        mox.auto  # noqa: B018
+    with pytest.raises(AttributeError, match="return the input tensors"):
+        mox.InputSpec  # noqa: B018
+    with pytest.raises(ModuleNotFoundError, match="hyper-parameter search service"):
+        import moxing.tensorflow.auto  # noqa: F401

@@ -69,6 +69,9 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith(_ALIAS + "."):
             return None
         relative = fullname[len(_ALIAS) + 1 :]
+        lacking = mox_core._NOT_PROVIDED.get(relative.split(".")[0])
+        if lacking:
+            raise ModuleNotFoundError(lacking, name=fullname)
         real = _target_of(relative)
         if importlib.util.find_spec(real) is None:
             return None
