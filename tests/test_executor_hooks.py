@@ -123,3 +123,27 @@ def test_plateau_hook_lowers_the_learning_rate_then_stops(tmp_path, caplog):
     assert len(drops) == 2
     assert read_variable(tmp_path, "lr") == pytest.approx(2.5e-7)
     assert read_variable(tmp_path, "global_step") == 16  # 4th evaluation, at local step 15
+
+
+def test_inter_mode_keeps_local_variables_and_tables_initialized(tmp_path, caplog):
+    # tf.metrics make local variables and a vocabulary makes a lookup table: both must be
+    # initialised next to the inter-mode iterator, not replaced by it.
+    def model_fn(inputs, mode):
+        spec = linear_model_fn(inputs, mode)
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(["w"]), tf.constant([2.0])), -1.0)
+        _, mean_loss = tf.metrics.mean(spec.loss)
+        spec.log_info.update({"mean_loss": mean_loss, "looked_up": table.lookup(tf.constant("w"))})
+        spec.hooks = [mox.LogEvaluationMetricHook(
+            monitor_info={"loss": spec.loss}, batch_size=16, samples_in_train=64,
+            samples_in_eval=64, evaluate_every_n_epochs=1, prefix="[VAL]")]
+        return spec
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        result = mox.run(input_fn=dataset_input_fn(epochs=1000), model_fn=model_fn,
+                         optimizer_fn=mox.get_optimizer_fn("sgd", 0.1),
+                         run_mode=mox.ModeKeys.TRAIN, inter_mode=mox.ModeKeys.EVAL,
+                         batch_size=16, log_dir=str(tmp_path), max_number_of_steps=8)
+    assert result["looked_up"] == 2.0 and np.isfinite(result["mean_loss"])
+    assert len(evaluation_lines(caplog, "[VAL]")) == 2

@@ -500,6 +500,7 @@ def _train(config: _Config, cluster: Cluster | None = None):
             names = ", ".join(type(h).__name__ for h in inter_wanted)
             raise ValueError(f"{names} evaluate on inter-mode data: pass inter_mode="
                              f"mox.ModeKeys.EVAL (and make input_fn serve that mode) to mox.run")
+        local_init_op = None  # Scaffold's default
         if config.inter_mode is not None:
             inter = _build_model(config, config.inter_mode, sharing, reuse=True, name="inter",
                                  reinitializable=True)
@@ -508,7 +509,10 @@ def _train(config: _Config, cluster: Cluster | None = None):
                     hook.inter_initializers = [inter.inputs.initializer]
                 hooks.append(hook)
             if inter.inputs.initializer is not None:
-                tf.add_to_collection(tf.GraphKeys.LOCAL_INIT_OP, inter.inputs.initializer)
+                # Next to the default local init (local variables, lookup tables), never instead
+                # of it: a LOCAL_INIT_OP collection entry would replace Scaffold's default op.
+                local_init_op = tf.group(tf.train.Scaffold.default_local_init_op(),
+                                         inter.inputs.initializer)
         log_tensors = _log_tensors(model.specs)
         logger = _StepLogger(step_value, log_tensors, config.log_every_n_steps,
                              model.inputs.batch_size, config.fetch_strategy_fn)
@@ -530,7 +534,7 @@ def _train(config: _Config, cluster: Cluster | None = None):
 
             def init_fn(scaffold, session):
                 warm.restore(session, source)
-        scaffold = tf.train.Scaffold(saver=saver, init_fn=init_fn)
+        scaffold = tf.train.Scaffold(saver=saver, init_fn=init_fn, local_init_op=local_init_op)
         if log_dir and chief:
             hooks.append(tf.train.CheckpointSaverHook(
                 log_dir, save_secs=config.save_model_secs, save_steps=config.save_model_steps,
