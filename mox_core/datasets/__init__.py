@@ -16,6 +16,7 @@ from mox_core.plugins import registry
 from mox_core.registry import resolve
 
 __all__ = [
+    "BaseTFRecordDataset",
     "ImageClassificationRawDataset",
     "ImageClassificationRawMetadata",
     "ImageClassificationTFRecordDataset",
@@ -27,12 +28,14 @@ __all__ = [
     "get_dataset",
     "get_dataset_meta",
     "get_reader_class",
+    "get_tfrecord",
     "list_datasets",
     "split_image_classification_dataset",
 ]
 
 # public name -> submodule defining it; imported on first access (PEP 562).
 _LAZY = {
+    "BaseTFRecordDataset": "tfrecord_common",
     "ImageClassificationRawDataset": "raw",
     "ImageClassificationRawMetadata": "raw",
     "ImageClassificationTFRecordDataset": "tfrecord",
@@ -41,6 +44,7 @@ _LAZY = {
     "MultilabelClassificationRawMetadata": "multilabel",
     "ParallelReader": "readers",
     "convert_to_tfrecord": "convert",
+    "get_tfrecord": "generic_tfrecord",
     "split_image_classification_dataset": "split",
 }
 
