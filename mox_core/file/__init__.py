@@ -12,10 +12,15 @@ registers through the ``mox_filesystems`` hook (``obs://`` and ``s3://``: mox-da
 Credentials come from the environment, a config file or ``set_auth``, never from the URL, and
 never appear in logs or errors. ``shift('os', 'mox')`` lets ``open``/``os``/``shutil`` and
 ``tf.io.gfile`` take URLs; ``mox_core.file.tfdata`` reads them inside TensorFlow graphs.
+
+Every function works from an ``atexit`` handler (ModelArts scripts upload ``/cache/train_url``
+there): work is done without threads once Python is shutting down (``mox_core.file.workers``),
+and a call failing there makes the exit status 120 instead of 0 (``mox_core.file.exit_status``).
 """
 
 from __future__ import annotations
 
+from mox_core.file import exit_status
 from mox_core.file.api import (
     append,
     copy,
@@ -51,6 +56,8 @@ from mox_core.file.errors import (
 )
 from mox_core.file.fileobj import File
 from mox_core.file.shift import shift
+
+exit_status.install()
 
 __all__ = [
     "Backend",

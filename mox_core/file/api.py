@@ -15,7 +15,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mox_core.file import dispatch
@@ -28,6 +27,7 @@ from mox_core.file.errors import (
 )
 from mox_core.file.fileobj import File
 from mox_core.file.local import local_path
+from mox_core.file.workers import run_each
 
 logger = logging.getLogger("mox")
 
@@ -179,12 +179,18 @@ def copy_parallel(src_url: str, dst_url: str, file_list: Iterable[str] | None = 
     ``dst_url`` is ever deleted. ``is_processing``/``use_queue`` are MoXing's scheduling
     switches; copying is I/O-bound and releases the GIL, so threads do the work either way.
     A file as ``src_url`` is copied to ``dst_url`` as a file.
+
+    It works from an ``atexit`` handler: once Python is shutting down no thread can start, and
+    the files are copied one after the other in the calling thread
+    (``mox_core.file.workers``). If the copy fails there, the process exits with status 120
+    instead of 0 (``mox_core.file.exit_status``). A failure names both folders and the file.
     """
     del is_processing, use_queue
     backend = backend_for(src_url)
     if not backend.is_directory(src_url):
         if not backend.exists(src_url):
-            raise MoxFileNotExistsException(f"cannot copy {src_url!r}: it does not exist", src_url)
+            raise MoxFileNotExistsException(
+                f"cannot copy {src_url!r} to {dst_url!r}: {src_url!r} does not exist", src_url)
         _copy_file(src_url, dst_url)
         return
     if backend_for(dst_url).exists(dst_url) and not backend_for(dst_url).is_directory(dst_url):
@@ -195,13 +201,22 @@ def copy_parallel(src_url: str, dst_url: str, file_list: Iterable[str] | None = 
 
     def copy_one(rel: str) -> None:
         rel_posix = rel.replace(os.sep, "/").lstrip("/")
-        _copy_file(backend.join(src_url, rel_posix), target.join(dst_url, rel_posix))
+        source, destination = backend.join(src_url, rel_posix), target.join(dst_url, rel_posix)
+        try:
+            _copy_file(source, destination)
+        except Exception as exc:
+            exc.add_note(f"mox.file.copy_parallel({src_url!r}, {dst_url!r}) failed copying "
+                         f"{source!r} to {destination!r}")
+            raise
 
     if not dispatch.is_remote(dst_url):
-        os.makedirs(local_path(dst_url), exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for _ in pool.map(copy_one, relative):
-            pass
+        try:
+            os.makedirs(local_path(dst_url), exist_ok=True)
+        except OSError as exc:
+            exc.add_note(f"mox.file.copy_parallel({src_url!r}, {dst_url!r}) cannot make the "
+                         f"target folder {dst_url!r}")
+            raise
+    run_each(copy_one, relative, threads)
 
 
 def rename(src: str, dst: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from mox_core.file.backend import Backend, FileStat
@@ -21,6 +20,7 @@ from mox_core.file.errors import (
     MoxFileNotExistsException,
     MoxFileRespException,
 )
+from mox_core.file.workers import run_each
 from mox_datasets_obs import config, listing
 from mox_datasets_obs.client import Connection
 from mox_datasets_obs.reader_stream import open_stream
@@ -210,8 +210,7 @@ class ObsBackend(Backend):
                     f"{failed[0]!r})", where.url)
 
         batches = [keys[i:i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(delete_batch, batches))
+        run_each(delete_batch, batches, threads=4)  # one by one during interpreter shutdown
 
     def remove(self, url: str, recursive: bool = False) -> None:
         where = parse_url(url)
