@@ -11,6 +11,25 @@ The flags themselves come from plugins through the ``mox_flags`` hook; the core'
 ``mox_core.builtin.flags``. Names that user scripts define themselves are refused
 (``USER_SCRIPT_FLAGS``): defining them here would crash those scripts with absl's
 ``DuplicateFlagError``.
+
+absl itself takes some of those names on TensorFlow 2: ``absl.logging`` (imported by
+TensorFlow) defines ``--log_dir``, so a MoXing script's ``tf.flags.DEFINE_string('log_dir',
+...)`` would be a ``DuplicateFlagError`` there, while it worked on TF 1.x. Importing mox imports
+``absl.logging`` and marks the flags in ``SCRIPT_REDEFINABLE_ABSL_FLAGS`` overridable (absl's
+``allow_override``): a script's own definition then replaces absl's, with the script's default,
+help and type, and ``--log_dir=...`` on the command line sets the script's flag. absl's logging
+keeps working because it reads these flags by name (``FLAGS['log_dir'].value``) whenever it
+uses them, and the script's flag has the same meaning (a log folder, a switch). The script must
+define them after ``import moxing.tensorflow`` (the first line of MoXing scripts).
+
+The other flags absl defines stay absl's, and defining them again is absl's
+``DuplicateFlagError``: ``verbosity`` (short name ``v``) and ``logger_levels`` are special flag
+classes whose methods ``absl.app.run`` calls (a script's plain flag would break every
+``tf.app.run``); ``stderrthreshold`` must be a level name, or every log call fails; absl.app's
+debugging switches (``pdb``, ``run_with_pdb``, ``run_with_profiling``, ``profile_file``,
+``use_cprofile_for_profiling``, ``only_check_args``) would change what ``tf.app.run`` does; and
+the testing and TPU flags TensorFlow imports (``test_tmpdir``, ``tt_*``, ...) are not names MoXing
+scripts use.
 """
 
 from __future__ import annotations
@@ -22,6 +41,7 @@ from typing import Any
 
 from absl import flags as absl_flags
 
+from mox_core import console_logging
 from mox_core.registry import FlagSpec
 
 FLAGS = absl_flags.FLAGS
@@ -56,6 +76,9 @@ USER_SCRIPT_FLAGS = frozenset(
         "image_size",
     }
 )
+
+#: Flags of ``absl.logging`` that a script may define itself after importing mox (see above).
+SCRIPT_REDEFINABLE_ABSL_FLAGS = ("log_dir", "logtostderr", "alsologtostderr", "showprefixforinfo")
 
 _DEFINERS = {
     "string": absl_flags.DEFINE_string,
@@ -177,4 +200,16 @@ def set_flag(name: str, value: Any) -> None:
         raise ValueError(f"flag {name!r} rejected {value!r}: {exc}") from None
 
 
+def _let_scripts_redefine_absl_flags() -> None:
+    """Mark absl.logging's flags in ``SCRIPT_REDEFINABLE_ABSL_FLAGS`` overridable."""
+    import absl.logging  # noqa: F401  (defines its flags, as TensorFlow's import would)
+
+    for name in SCRIPT_REDEFINABLE_ABSL_FLAGS:
+        if name in FLAGS and FLAGS.find_module_defining_flag(name) == "absl.logging":
+            FLAGS[name].allow_override = True
+
+
+_let_scripts_redefine_absl_flags()
+# absl.logging is imported above anyway: under tf.app.run, print each log line once
+console_logging.install()
 define_flags()
