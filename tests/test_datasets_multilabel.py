@@ -101,10 +101,96 @@ def test_a_name_that_is_not_a_class_is_an_error_naming_the_label_file(data):
 
 
 def test_another_label_sep_without_a_labels_file_is_an_error_not_wrong_labels(tmp_path):
-    root = make_multilabel(tmp_path, sep=" ")
+    root = make_multilabel(tmp_path, sep=",")
     meta = mox.MultilabelClassificationRawMetadata(str(root))
     with pytest.raises(ValueError, match="add a labels file when label_sep is not a newline"):
-        mox.MultilabelClassificationRawDataset(meta, label_sep=" ")
+        mox.MultilabelClassificationRawDataset(meta, label_sep=",")
+
+
+# -- the seed's one-line forms -------------------------------------------------------------
+
+def make_images(root, labels):
+    """``root/images/<image>`` and ``root/labels/<image>.txt`` holding ``labels[image]``."""
+    for i, (image, text) in enumerate(sorted(labels.items())):
+        save_image(root / "images" / image, COLORS[i])
+        (root / "labels").mkdir(parents=True, exist_ok=True)
+        (root / "labels" / f"{image}.txt").write_text(text)
+    return root
+
+
+def labels_by_image(meta, **kwargs):
+    out, _ = read(meta, **kwargs)
+    return {name.rsplit("/", 1)[1]: [meta.labels_to_names[i] for i in np.flatnonzero(label)]
+            for name, label in zip(names(out["image_name"]), out["label"])}
+
+
+def test_the_seeds_one_line_files_labels_txt_and_per_image(tmp_path):
+    root = make_images(tmp_path, {"0.jpg": "bird dog\n", "1.jpg": "cat", "2.jpg": "dog cat bird"})
+    (root / "labels.txt").write_text("0: bird 1: cat 2: dog\n")
+    meta = mox.MultilabelClassificationRawMetadata(str(root))
+    assert meta.labels_to_names == {0: "bird", 1: "cat", 2: "dog"}
+    assert labels_by_image(meta) == {"0.jpg": ["bird", "dog"], "1.jpg": ["cat"],
+                                     "2.jpg": ["bird", "cat", "dog"]}
+
+
+def test_one_entry_per_line_forms_and_class_names_with_spaces(tmp_path):
+    root = make_images(tmp_path, {
+        "0.jpg": "sports car\nstreet\n",  # several lines: one class per line
+        "1.jpg": "sports car\n",          # one line that is a class name
+        "2.jpg": "street tree",           # one line that is not: two classes
+        "3.jpg": "tree\n",
+    })
+    (root / "labels.txt").write_text("0: sports car\n1: street\n2: tree\n")
+    meta = mox.MultilabelClassificationRawMetadata(str(root))
+    assert labels_by_image(meta) == {"0.jpg": ["sports car", "street"], "1.jpg": ["sports car"],
+                                     "2.jpg": ["street", "tree"], "3.jpg": ["tree"]}
+
+
+def test_without_labels_txt_one_line_lists_are_split_and_lines_of_their_own_are_names(tmp_path):
+    root = make_images(tmp_path, {"0.jpg": "bird dog", "1.jpg": "sports car\ncat\n",
+                                  "2.jpg": "sports car", "3.jpg": "cat bird"})
+    meta = mox.MultilabelClassificationRawMetadata(str(root))
+    assert meta.labels_list == ["bird", "cat", "dog", "sports car"]
+    assert labels_by_image(meta) == {"0.jpg": ["bird", "dog"], "1.jpg": ["cat", "sports car"],
+                                     "2.jpg": ["sports car"], "3.jpg": ["bird", "cat"]}
+
+
+def test_a_one_line_file_that_is_a_name_and_a_list_is_an_error_naming_it(tmp_path):
+    root = make_images(tmp_path, {"0.jpg": "red car", "1.jpg": "red"})
+    (root / "labels.txt").write_text("0: red 1: car 2: red car\n")
+    meta = mox.MultilabelClassificationRawMetadata(str(root))
+    with pytest.raises(ValueError, match=f"label file '{root / 'labels' / '0.jpg.txt'}' is "
+                                         "ambiguous: its line 'red car' is a class name and "
+                                         "also the space-separated class names 'red', 'car'"):
+        mox.MultilabelClassificationRawDataset(meta)
+
+
+def test_an_unknown_name_in_a_one_line_file_is_an_error_naming_file_and_label(tmp_path):
+    root = make_images(tmp_path, {"0.jpg": "bird dgo", "1.jpg": "cat"})
+    (root / "labels.txt").write_text("0: bird 1: cat 2: dog")
+    meta = mox.MultilabelClassificationRawMetadata(str(root))
+    with pytest.raises(ValueError) as caught:
+        mox.MultilabelClassificationRawDataset(meta)
+    message = str(caught.value)
+    assert f"label file '{root / 'labels' / '0.jpg.txt'}' names class 'dgo'" in message
+    assert "read as the space-separated classes 'bird', 'dgo'" in message
+    assert f"not in the labels file '{root / 'labels.txt'}'" in message
+
+
+def test_a_one_line_labels_txt_with_a_nameless_index_is_an_error(tmp_path):
+    root = make_images(tmp_path, {"0.jpg": "bird"})
+    (root / "labels.txt").write_text("0: bird 1: 2: dog")
+    with pytest.raises(ValueError, match=f"labels file '{root / 'labels.txt'}', line 1: index 1 "
+                                         "has no name"):
+        mox.MultilabelClassificationRawMetadata(str(root))
+
+
+def test_the_one_line_labels_txt_also_serves_class_folder_datasets(tmp_path):
+    for index, name in enumerate(["daisy", "roses"]):
+        save_image(tmp_path / name / "0.jpg", COLORS[index])
+    (tmp_path / "labels.txt").write_text("0: roses 1: daisy")
+    meta = mox.ImageClassificationRawMetadata(str(tmp_path))
+    assert meta.labels_list == ["roses", "daisy"]
 
 
 def test_a_missing_label_file_is_an_error_naming_the_image(data):

@@ -1,7 +1,14 @@
 """Labels files: ``labels.txt`` in either of the two layouts found in the field.
 
-* indexed, one ``index: name`` per line (MoXing writes ``0: daisy``, TF-Slim writes ``0:daisy``);
+* indexed, ``index: name`` entries (MoXing writes ``0: daisy``, TF-Slim writes ``0:daisy``),
+  one per line or several on one line as in MoXing's multi-label documentation
+  (``0: bird 1: cat 2: dog``);
 * plain, one name per line, the line number being the index.
+
+Several entries on one line are told apart by their indices: a line ``i: ...`` is cut before
+each `` i+1:`` (whitespace, the next index, a colon), then before `` i+2:``, and so on. A name
+may therefore hold spaces, digits and colons (``0: route 66: west``) as long as it does not
+contain the very next index followed by a colon.
 
 A labels file decides which integer every sample is trained with, so anything ambiguous is an
 error naming the file and the line: a mix of the two layouts, an index given twice, a gap in
@@ -42,8 +49,9 @@ def parse_labels(text: str, source: str) -> list[str]:
         _check_unique_names(names, [number for number, _ in numbered], source)
         return names
     by_index: dict[int, tuple[int, str]] = {}
-    for number, _, match in indexed:
-        index, name = int(match.group(1)), match.group(2)
+    entries = [(number, index, name) for number, _, match in indexed
+               for index, name in _line_entries(int(match.group(1)), match.group(2))]
+    for number, index, name in entries:
         if not name:
             raise ValueError(f"labels file {source!r}, line {number}: index {index} has no name")
         if index in by_index:
@@ -63,6 +71,19 @@ def parse_labels(text: str, source: str) -> list[str]:
     names = [by_index[index][1] for index in range(len(by_index))]
     _check_unique_names(names, [by_index[index][0] for index in range(len(by_index))], source)
     return names
+
+
+def _line_entries(index: int, rest: str) -> list[tuple[int, str]]:
+    """``(index, name)`` of each entry on a line ``index: rest`` (``0: bird 1: cat`` has two)."""
+    entries = []
+    while True:
+        following = re.search(rf"\s+{index + 1}\s*:", rest)
+        if following is None:
+            break
+        entries.append((index, rest[:following.start()].strip()))  # "" is reported as nameless
+        index, rest = index + 1, rest[following.end():]
+    entries.append((index, rest.strip()))
+    return entries
 
 
 def _check_unique_names(names: list[str], line_numbers: list[int], source: str) -> None:

@@ -4,16 +4,35 @@
 
     base_dir/
         images/   0.jpg  1.jpg ...
-        labels/   0.jpg.txt  1.jpg.txt ...   (the class names of each image, one per line)
-        labels.txt                            (optional: "0: name" lines, or one name per line)
+        labels/   0.jpg.txt  1.jpg.txt ...   (the class names of each image)
+        labels.txt                            (optional: the classes, see below)
 
-The label of an image is a multi-hot float32 vector of ``num_classes``. Without ``labels.txt``
-the classes are every name found in the label files (split into lines), sorted.
+``labels.txt`` holds ``index: name`` entries, one per line or all on one line as MoXing's
+documentation shows them (``0: bird 1: cat 2: dog``), or one bare name per line
+(``mox_core.datasets.labels``).
+
+An image's label file lists its class names one per line, or on one line separated by spaces
+(``bird dog``), MoXing's other documented form. With the default ``label_sep`` (a newline) the
+rule is:
+
+* a file of several lines has one class per line, and a name may contain spaces;
+* a file of one line is one class when that line is a class name (``sports car``), and else a
+  space-separated list of classes (``bird dog``); a line that is both a class name and a list of
+  class names (classes ``a``, ``b`` and ``a b``) is an error naming the file, as is any name
+  that is not a class.
+
+Without ``labels.txt`` the classes are the names found in the label files, sorted: every line of
+a file of several lines, and one-line files read by the rule above, a line counting as a class
+name when some file of several lines lists it. So a class whose name holds spaces needs a labels
+file, or a label file listing it on a line of its own, to be told apart from a list.
+Another ``label_sep`` (``','``) splits every file on it and nothing else.
+
+The label of an image is a multi-hot float32 vector of ``num_classes``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,6 +45,31 @@ from mox_core.datasets.raw import RawDatasetBase, check_base_dir, labels_file_pa
 def split_labels(text: str, sep: str) -> list[str]:
     """The class names in one label file's text (pieces between ``sep``, stripped, non-empty)."""
     return [piece.strip() for piece in text.split(sep) if piece.strip()]
+
+
+def image_labels(text: str, sep: str, classes: Collection[str], source: str) -> list[str]:
+    """The class names one label file lists, by the rule of this module's docstring.
+
+    ``classes`` are the known class names; ``source`` (the file's path) names the file in the
+    error raised for a line that is both a class name and a list of class names. Names are not
+    checked against ``classes`` here.
+    """
+    pieces = split_labels(text, sep)
+    if sep != "\n" or len(pieces) != 1:
+        return pieces
+    line = pieces[0]
+    words = line.split()
+    if len(words) == 1:
+        return pieces
+    if line not in classes:
+        return words
+    if all(word in classes for word in words):
+        raise ValueError(
+            f"label file {source!r} is ambiguous: its line {line!r} is a class name and also "
+            f"the space-separated class names {', '.join(map(repr, words))}; write one class "
+            f"per line (a file of several lines is read one class per line)"
+        )
+    return pieces
 
 
 class MultilabelClassificationRawMetadata:
@@ -71,8 +115,7 @@ class MultilabelClassificationRawMetadata:
         if labels_path is not None:
             names = parse_labels(fs.read_text(labels_path, "labels file"), labels_path)
         else:
-            found = {n for text in self.label_texts if text for n in split_labels(text, "\n")}
-            names = sorted(found)
+            names = self._classes_from_label_files()
         if not names:
             raise ValueError(
                 f"the label files in {labels_dir!r} name no class and there is no labels file"
@@ -87,6 +130,28 @@ class MultilabelClassificationRawMetadata:
         if missing:
             logs.warning("%d images in %s have no label file in %s", missing, images_dir,
                          labels_dir)
+
+    def _classes_from_label_files(self) -> list[str]:
+        """Every class the label files name (no labels file), sorted; see the module doc."""
+        lines = [(image, split_labels(text, "\n")) for image, text in
+                 zip(self.images, self.label_texts) if text]
+        listed = {name for _, names in lines if len(names) > 1 for name in names}
+        known = listed | {names[0] for _, names in lines
+                          if len(names) == 1 and len(names[0].split()) == 1}
+        found = set(known)
+        split = []
+        for image, names in lines:
+            if len(names) == 1 and len(names[0].split()) > 1:
+                words = image_labels(names[0], "\n", known, self.label_file(image))
+                found.update(words)
+                if len(words) > 1:
+                    split.append(image)
+        if split:
+            logs.info(
+                "%d one-line label files list several space-separated classes (e.g. %s); a "
+                "class name with spaces needs a labels file or a line of its own in a label "
+                "file", len(split), self.label_file(split[0]))
+        return sorted(found)
 
     @property
     def total_num_samples(self) -> int:
@@ -166,17 +231,12 @@ class MultilabelClassificationRawDataset(RawDatasetBase):
             if text is None:
                 unlabelled.append(image)
                 continue
+            source = metadata.label_file(image)
+            listed = image_labels(text, label_sep, index, source)
             ids = []
-            for name in split_labels(text, label_sep):
+            for name in listed:
                 if name not in index:
-                    hint = ("it is not in the labels file " + repr(metadata.labels_path)
-                            if metadata.labels_path else
-                            "without a labels file the classes are the label files' lines; "
-                            "add a labels file when label_sep is not a newline")
-                    raise ValueError(
-                        f"label file {metadata.label_file(image)!r} names class {name!r}, which "
-                        f"is not a class of the dataset: {hint}"
-                    )
+                    raise ValueError(self._unknown_label(metadata, source, text, listed, name))
                 ids.append(index[name])
             relative.append(f"{metadata.images_sub_dir}/{image}")
             label_ids.append(sorted(set(ids)))
@@ -199,6 +259,19 @@ class MultilabelClassificationRawDataset(RawDatasetBase):
                                  reader_kwargs, num_readers, capacity, cache_dir,
                                  remove_cache_on_finish)
         self._label_ids = [label_ids[i] for i in keep]
+
+    def _unknown_label(self, metadata: MultilabelClassificationRawMetadata, source: str,
+                       text: str, listed: list[str], name: str) -> str:
+        message = f"label file {source!r} names class {name!r}, which is not a class of the " \
+                  f"dataset"
+        if listed != split_labels(text, self.label_sep):
+            message += (f" (its one line {text.strip()!r} is not a class name, so it was read "
+                        f"as the space-separated classes {', '.join(map(repr, listed))})")
+        if metadata.labels_path:
+            return message + f": it is not in the labels file {metadata.labels_path!r}"
+        return message + (": without a labels file the classes are the names the label files "
+                          "list one per line or space-separated on one line; add a labels file "
+                          "when label_sep is not a newline")
 
     def _label_columns(self) -> dict:
         import tensorflow as tf
