@@ -19,7 +19,8 @@ from typing import Any
 from mox_core import plugins
 
 #: modules adding subcommands through ``register(subparsers)``, imported when the parser is built
-COMMAND_MODULES = ("mox_core.commands.jobs", "mox_core.demo", "mox_core.launch")
+COMMAND_MODULES = ("mox_core.commands.jobs", "mox_core.commands.port", "mox_core.demo",
+                   "mox_core.launch")
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
