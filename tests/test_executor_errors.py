@@ -153,3 +153,11 @@ def test_hooks_must_be_aggregative_session_run_hooks():
     with pytest.raises(ValueError, match="hooks must be mox.AggregativeSessionRunHook "
                                          "instances, got StepCounterHook"):
         run(model_fn=model_fn)
+
+
+def test_step_counts_take_whole_floats_from_python_2_divisions_and_refuse_fractions(tmp_path):
+    # NUM_SAMPLES / BATCH_SIZE * EPOCHS was an int on Python 2; on Python 3 it is 30.0
+    run(log_dir=str(tmp_path), max_number_of_steps=6 / 3.0)
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-2")
+    with pytest.raises(ValueError, match=r"max_number_of_steps must be an int >= 0, got 2.5"):
+        run(max_number_of_steps=2.5)

@@ -102,6 +102,9 @@ def run(input_fn=None, output_fn=None, model_fn=None, optimizer_fn=None, run_mod
 
 
 def _positive_int(name: str, value: Any, allow_zero: bool = True) -> int:
+    # A whole float (30.0) is the count a Python 2 script meant with `/`: take it as that int.
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 or (
         value == 0 and not allow_zero
     ):
