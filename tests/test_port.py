@@ -290,3 +290,10 @@ def test_in_place_keeps_the_original_as_bak(tmp_path):
     assert written == str(tmp_path / "job.port_report.txt")
     port_path(str(script), in_place=True, overwrite=True)  # nothing changes: no second .bak
     assert (tmp_path / "job.py.bak").read_text() == "for i in xrange(2): print i\n"
+
+
+def test_a_file_is_ported_into_a_folder_that_does_not_exist_yet(tmp_path):
+    (tmp_path / "train.py").write_text("import tensorflow as tf\n")
+    result = mox("port", str(tmp_path / "train.py"), str(tmp_path / "ported" / "train.py"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "ported" / "train.py").read_text() == "import tensorflow.compat.v1 as tf\n"

@@ -89,6 +89,7 @@ def port_file(src: str, dst: str, backup: bool = False) -> FileReport:
     if not same_file or new_text != text:
         if backup:
             _backup(src)
+        os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
         with open(dst, "w", encoding=encoding, newline="") as handle:
             handle.write(new_text)
     return FileReport(src, dst, changes, problems)
