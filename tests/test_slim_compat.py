@@ -402,3 +402,13 @@ def test_moxing_tensorflow_serves_the_same_slim():
     assert aliased is slim
     module = importlib.import_module("moxing.tensorflow.slim.tfexample_decoder")
     assert module.TFExampleDecoder is slim.tfexample_decoder.TFExampleDecoder
+
+
+def test_slim_parts_mox_does_not_carry_say_what_to_use_instead():
+    with pytest.raises(AttributeError, match=r"slim.learning \(train loops\) is not provided: "
+                                             r"train with mox.run"):
+        slim.learning  # noqa: B018
+    with pytest.raises(AttributeError, match="build TF-Slim's networks with mox.get_model_fn"):
+        slim.nets  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'conv3d'"):
+        slim.conv3d  # noqa: B018

@@ -148,3 +148,25 @@ __all__ = [
     "xavier_initializer",
     "xavier_initializer_conv2d",
 ]
+
+# TF-Slim's parts that mox does not carry, and what a script uses instead.
+_INSTEAD = {
+    "learning": "slim.learning (train loops) is not provided: train with mox.run(..., "
+    "run_mode=mox.ModeKeys.TRAIN), which also checkpoints, logs and resumes",
+    "evaluation": "slim.evaluation is not provided: evaluate with mox.run(..., "
+    "run_mode=mox.ModeKeys.EVAL, checkpoint_path=...)",
+    "nets": "slim.nets is not provided: build TF-Slim's networks with mox.get_model_fn(name, "
+    "run_mode, num_classes) (same variable names, so TF-Slim checkpoints load)",
+    "metrics": "slim.metrics is not provided: use tf.compat.v1.metrics, or scalars in "
+    "ModelSpec(log_info=...) which mox.run averages in EVAL mode",
+    "summaries": "slim.summaries is not provided: use tf.compat.v1.summary; mox.run writes "
+    "every log_info scalar to TensorBoard",
+}
+
+
+def __getattr__(name: str):
+    if name in _INSTEAD:
+        raise AttributeError(_INSTEAD[name])
+    raise AttributeError(f"module 'mox_core.slim' has no attribute {name!r}: mox's slim module "
+                         f"carries TF-Slim's layers, losses, variables and data readers "
+                         f"(see help(mox_core.slim))")
