@@ -233,6 +233,34 @@ def test_division_of_counts_is_reported_not_changed():
     assert [p.line for p in problems] == [1, 3]
     assert "write `//` if a whole number is meant" in problems[0].advice
     assert not port_source("from __future__ import division\n" + script)[2]
+    # int(...) around it says a whole number is meant already
+    assert not port_source("steps = int(num_samples / batch_size)\n")[2]
+
+
+def test_a_script_running_its_own_sessions_gets_graph_mode_on_its_import_line():
+    script = ("import tensorflow as tf  # TF 1.x\n"
+              "x = tf.placeholder(tf.float32)\n"
+              "with tf.Session() as sess:\n"
+              "    print(sess.run(x * 2, {x: 3.0}))\n")
+    text, changes, _ = port_source(script)
+    assert text.splitlines()[0] == ("import tensorflow.compat.v1 as tf; "
+                                    "tf.disable_eager_execution()  # TF 1.x")
+    assert any(c.line == 1 and "runs sessions on ops it builds" in c.why for c in changes)
+    result = subprocess.run([sys.executable, "-c", text], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "6.0"
+    assert port_source(text)[0] == text  # ported twice: unchanged
+    mox_only = "import tensorflow as tf\nimport moxing.tensorflow as mox\nmox.run()\n"
+    assert "disable_eager_execution" not in port_source(mox_only)[0]
+
+
+def test_py_funcs_are_reported_for_their_bytes_arguments():
+    script = ("import tensorflow as tf\n"
+              "ids = tf.py_func(lambda s: [ord(c) for c in s], [name], tf.int64)\n")
+    _, _, problems = port_source(script)
+    assert [(p.line, "as bytes in Python 3" in p.what) for p in problems] == [(2, True)]
+    assert "value.decode()" in problems[0].advice
 
 
 def test_every_slim_import_form_points_at_mox_core_slim():
@@ -258,7 +286,8 @@ def test_every_slim_import_form_points_at_mox_core_slim():
     assert "mox.get_model_fn" in by_line[4].advice
     assert "tf.contrib.layers.xavier_initializer" in by_line[7].what
     assert "mox_core.slim" in by_line[7].advice
-    assert "cannot run" in by_line[8].what and "conv2d" in by_line[8].advice
+    assert "needs Keras 2" in by_line[8].what and "conv2d" in by_line[8].advice
+    assert "TF_USE_LEGACY_KERAS=1" in by_line[8].advice
     namespace: dict = {}
     exec(compile(text.split("\n", 1)[0], "nets.py", "exec"), namespace)  # the import works
     assert hasattr(namespace["mox_core"].slim, "conv2d")

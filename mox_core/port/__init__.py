@@ -54,10 +54,14 @@ def port_source(text: str, name: str = "<script>") -> tuple[str, list[Change], l
         changes += more_changes
         problems += more_problems
     tree = ast.parse(text)
+    text, more_changes = rewrites.graph_mode(text, tree)
+    changes += more_changes
+    tree = ast.parse(text)
     if "division" not in future:
         problems += checks.integer_divisions(tree, text)
     problems += checks.missing_tensorflow_names(tree)
     problems += checks.missing_tensorflow_modules(tree)
+    problems += checks.string_py_funcs(tree)
     return text, changes, problems
 
 

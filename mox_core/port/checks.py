@@ -9,6 +9,7 @@
   in the installed TensorFlow itself, each with what to use instead.
 * Imports of TensorFlow modules that do not exist any more (``from tensorflow.contrib import
   layers``).
+* ``tf.py_func`` / ``tf.numpy_function``, whose string arguments are ``bytes`` in Python 3.
 """
 
 from __future__ import annotations
@@ -39,10 +40,16 @@ _ADVICE = (
                 "TensorFlow 2 migration guide names, or keep a copy of the code"),
     ("estimator", "tf.estimator is gone in TensorFlow 2.16+: mox.run takes the same "
                   "input_fn/model_fn pair (model_fn returns a mox.ModelSpec)"),
-    ("layers", "tf.layers needs Keras 2, gone in TensorFlow 2.16+ (Keras 3): use "
-               "mox_core.slim's layers (conv2d, fully_connected, max_pool2d, dropout, "
-               "batch_norm, flatten), same math with TF-Slim's variable names"),
+    ("layers", "use mox_core.slim's layers (conv2d, fully_connected, max_pool2d, dropout, "
+               "batch_norm, flatten; same math, TF-Slim's variable names; no "
+               "conv2d_transpose), or install tf_keras of your TensorFlow's version and set "
+               "the environment variable TF_USE_LEGACY_KERAS=1 before TensorFlow is imported"),
 )
+_PY_FUNCS = ("py_func", "numpy_function")
+_BYTES_ADVICE = ("decode string arguments in the function (`value.decode()`) where it treats "
+                 "them as text, e.g. ord(ch) for ch in value.decode()")
+_WHOLE = ("int", "round", "math.ceil", "math.floor", "np.ceil", "np.floor", "numpy.ceil",
+          "numpy.floor")
 
 
 def _count_like(node: ast.AST) -> bool:
@@ -58,11 +65,26 @@ def _count_like(node: ast.AST) -> bool:
     return isinstance(name, str) and bool(_COUNT.search(name))
 
 
+def _made_whole(tree: ast.Module) -> set[int]:
+    """Ids of the nodes inside ``int(...)``, ``round(...)``, ``math.ceil(...)``, ...: a division
+    there already says what it wants."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in _WHOLE:
+            for arg in node.args:
+                inside.update(id(sub) for sub in ast.walk(arg))
+    return inside
+
+
 def integer_divisions(tree: ast.Module, text: str) -> list[Problem]:
-    """``/`` between two count-like expressions, one problem each."""
+    """``/`` between two count-like expressions, one problem each (not inside ``int(...)`` or
+    another call that makes the result whole)."""
     source = Source(text)
     problems = []
+    whole = _made_whole(tree)
     for node in ast.walk(tree):
+        if id(node) in whole:
+            continue
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             left, right = node.left, node.right
         elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Div):
@@ -130,7 +152,7 @@ def missing_tensorflow_names(tree: ast.Module) -> list[Problem]:
             continue
         seen.add((node.lineno, chain))
         keras_2 = parts[0] == "layers" and len(parts) > 1  # present or not, it cannot run
-        what = (f"{root}.{chain} cannot run in TensorFlow {version} (Keras 3)" if keras_2
+        what = (f"{root}.{chain} needs Keras 2; TensorFlow {version} runs Keras 3" if keras_2
                 else f"{root}.{chain}: {root}.{'.'.join(parts[:missing + 1])} does not exist "
                 f"in TensorFlow {version}'s tf.compat.v1")
         problems.append(Problem(node.lineno, what, _advice(chain) or "find its TensorFlow 2 "
@@ -163,4 +185,21 @@ def missing_tensorflow_modules(tree: ast.Module) -> list[Problem]:
                 problems.append(Problem(node.lineno, f"module {name} does not exist in this "
                                         "TensorFlow", _advice(chain) or "find its TensorFlow "
                                         "2 equivalent in the TensorFlow 2 migration guide"))
+    return problems
+
+
+def string_py_funcs(tree: ast.Module) -> list[Problem]:
+    """``tf.py_func`` / ``tf.numpy_function`` calls: Python 3 hands them string tensors as
+    ``bytes`` (Python 2's ``str`` was bytes and text at once), so text handling inside breaks
+    (``ord(ch) for ch in value`` gets ints). Whether a function handles strings cannot be told
+    reliably from the text: each call is reported."""
+    roots = _compat_v1_names(tree)
+    problems = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _PY_FUNCS and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in roots):
+            problems.append(Problem(
+                node.lineno, f"{node.func.value.id}.{node.func.attr}: string tensors reach the "
+                "function as bytes in Python 3 (str in Python 2)", _BYTES_ADVICE))
     return problems

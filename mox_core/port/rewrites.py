@@ -11,6 +11,12 @@
 Only import statements and ``<tf>.contrib.slim`` are touched. Each rewrite stays on its line: an
 inline use of ``tf.contrib.slim`` gets its ``import mox_core.slim`` appended after the
 TensorFlow import, on the same line, with ``;``.
+
+After TensorFlow's upgrader, :func:`graph_mode` appends ``; tf.disable_eager_execution()`` to
+the ``import tensorflow.compat.v1 as tf`` line of a script that runs sessions itself
+(``tf.Session``, ``tf.train.Supervisor``, ...): its module-level ops must be graph tensors, as
+on TensorFlow 1.x. ``mox.run`` needs nothing of the kind (it builds its own graph) and works
+either way.
 """
 
 from __future__ import annotations
@@ -170,3 +176,33 @@ def rewrite_moxing(text: str, tree: ast.Module) -> tuple[str, list[Change], list
     if not rewriter.edits:
         return text, [], rewriter.problems
     return rewriter.source.apply(rewriter.edits), rewriter.changes, rewriter.problems
+
+
+_SESSIONS = ("Session", "InteractiveSession", "train.Supervisor", "train.MonitoredSession",
+             "train.MonitoredTrainingSession", "train.SingularMonitoredSession")
+_GRAPH_MODE_WHY = ("the script runs sessions on ops it builds itself, which TensorFlow 2 would "
+                   "run eagerly; TensorFlow 1.x's graph mode (mox.run is unaffected)")
+
+
+def graph_mode(text: str, tree: ast.Module) -> tuple[str, list[Change]]:
+    """Append ``; <tf>.disable_eager_execution()`` to the ``tensorflow.compat.v1`` import of a
+    script that opens sessions itself and does not leave eager mode already."""
+    if "disable_eager_execution" in text or "disable_v2_behavior" in text:
+        return text, []
+    imports = {alias.asname: node for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names if alias.name == "tensorflow.compat.v1" and alias.asname}
+    sessions = {f"{root}.{name}" for root in imports for name in _SESSIONS}
+    used = sorted({_dotted(node.func).split(".")[0] for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and _dotted(node.func) in sessions})
+    if not used:
+        return text, []
+    root = used[0]
+    anchor = min((node for alias, node in imports.items() if alias == root),
+                 key=lambda node: node.lineno)
+    source = Source(text)
+    end = source.node_span(anchor)[1]
+    line = source.line(anchor.lineno).rstrip("\n")
+    addition = f"; {root}.disable_eager_execution()"
+    change = Change(anchor.lineno, line, line[:end[1]] + addition + line[end[1]:],
+                    _GRAPH_MODE_WHY)
+    return source.apply([Edit(end, end, addition)]), [change]
