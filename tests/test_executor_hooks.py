@@ -147,3 +147,25 @@ def test_inter_mode_keeps_local_variables_and_tables_initialized(tmp_path, caplo
                          batch_size=16, log_dir=str(tmp_path), max_number_of_steps=8)
     assert result["looked_up"] == 2.0 and np.isfinite(result["mean_loss"])
     assert len(evaluation_lines(caplog, "[VAL]")) == 2
+
+
+def test_a_model_fed_by_a_hook_trains_on_a_scalar_stand_in_input(tmp_path):
+    # The seed manual's FeedSessionRunHook example: input_fn returns [tf.constant(0.0)] and the
+    # model reads placeholders that the hook feeds every step.
+    def input_fn(run_mode, **kwargs):
+        return [tf.constant(0.0)]
+
+    def model_fn(inputs, mode, **kwargs):
+        x = tf.placeholder(tf.float32, [8, 4])
+        w = tf.get_variable("w", [4, 1], initializer=tf.zeros_initializer())
+        loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - 1.0))
+        feed = {x: np.ones([8, 4], np.float32)}
+        return mox.ModelSpec(loss=loss, log_info={"loss": loss},
+                             hooks=[mox.FeedSessionRunHook(feed_dict=feed)])
+
+    result = mox.run(input_fn=input_fn, model_fn=model_fn,
+                     optimizer_fn=mox.get_optimizer_fn("sgd", learning_rate=0.05),
+                     run_mode=mox.ModeKeys.TRAIN, auto_batch=False, batch_size=8,
+                     log_dir=str(tmp_path), max_number_of_steps=20, log_every_n_steps=19)
+    assert result["loss"] < 0.1
+    np.testing.assert_allclose(read_variable(tmp_path), np.full((4, 1), 0.25), atol=0.05)

@@ -117,6 +117,12 @@ def build_inputs(input_fn: Callable, mode: str, num_towers: int, batch_size: int
         _check_tensors(values)
         if not values:
             raise TypeError("input_fn returned no tensor; it must return at least one")
+        if tf.nest.flatten(values[0])[0].shape.rank == 0:
+            # No batch dimension to split: a stand-in input of a model fed by hooks (MoXing's
+            # FeedSessionRunHook example returns [tf.constant(0.0)]). Every tower gets it whole.
+            examples = tf.constant(batch_size or 1, tf.int32)
+            return Inputs([list(values) for _ in range(num_towers)], batch_size or examples,
+                          examples, [examples] * num_towers, initializer, signature)
         dynamic = tf.shape(tf.nest.flatten(values[0])[0])[0]
         per_tower = _split(values, num_towers, dynamic)
         tower_batches = [tf.shape(tf.nest.flatten(t[0])[0])[0] for t in per_tower]
