@@ -10,6 +10,7 @@ the report), 2 when nothing could be ported (the error names the file and line).
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 _DESCRIPTION = """\
@@ -23,9 +24,13 @@ reader (tensorflow.examples.tutorials.mnist) -> mox_core.tutorials.mnist.
 `import moxing.tensorflow as mox` stays as it is. Comments and formatting are kept, and
 porting a ported file changes nothing.
 
+A script that runs its own sessions (tf.Session, tf.train.Supervisor, ...) also gets
+`; tf.disable_eager_execution()` on its TensorFlow import line (TF 1.x graph mode).
+
 Reported, not changed: `/` between counts (Python 2 floored it), TensorFlow names that
-tf.compat.v1 lacks (tf.contrib.*, tf.estimator) or cannot run (tf.layers), the upgrader's
-warnings. Each entry has its line (in a notebook, cell and line).
+tf.compat.v1 lacks (tf.contrib.*, tf.estimator) or cannot run (tf.layers), tf.py_func
+string arguments (bytes in Python 3), the upgrader's warnings. Each entry has its line (in
+a notebook, cell and line).
 """
 
 _EPILOG = """\
@@ -39,6 +44,9 @@ nothing is written outside DST; DST may not be SRC or lie inside it.
 
 
 def cmd_port(args: argparse.Namespace) -> int:
+    # Porting only reads TensorFlow's upgrader tables: its C++ start-up lines (oneDNN, CPU
+    # features) would bury the report. A user's own setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from mox_core.port import format_report, port_path
 
     reports, written = port_path(args.src, args.dst, in_place=args.in_place,
