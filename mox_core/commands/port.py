@@ -10,7 +10,6 @@ the report), 2 when nothing could be ported (the error names the file and line).
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 _DESCRIPTION = """\
@@ -44,9 +43,6 @@ nothing is written outside DST; DST may not be SRC or lie inside it.
 
 
 def cmd_port(args: argparse.Namespace) -> int:
-    # Porting only reads TensorFlow's upgrader tables: its C++ start-up lines (oneDNN, CPU
-    # features) would bury the report. A user's own setting wins.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from mox_core.port import format_report, port_path
 
     reports, written = port_path(args.src, args.dst, in_place=args.in_place,
