@@ -52,6 +52,7 @@ from mox_core.file.errors import (
     MoxFilePermissionException,
     MoxFileReadException,
     MoxFileRespException,
+    MoxFileUnsafePathException,
     UnsupportedSchemeError,
 )
 from mox_core.file.fileobj import File
@@ -72,6 +73,7 @@ __all__ = [
     "MoxFilePermissionException",
     "MoxFileReadException",
     "MoxFileRespException",
+    "MoxFileUnsafePathException",
     "UnsupportedSchemeError",
     "append",
     "copy",

@@ -24,9 +24,11 @@ from mox_core.file.errors import (
     MoxFileIsDirectoryException,
     MoxFileNotDirectoryException,
     MoxFileNotExistsException,
+    MoxFileUnsafePathException,
 )
 from mox_core.file.fileobj import File
 from mox_core.file.local import local_path
+from mox_core.file.safe_paths import safe_join, unsafe_reason
 from mox_core.file.workers import run_each
 
 logger = logging.getLogger("mox")
@@ -184,6 +186,12 @@ def copy_parallel(src_url: str, dst_url: str, file_list: Iterable[str] | None = 
     the files are copied one after the other in the calling thread
     (``mox_core.file.workers``). If the copy fails there, the process exits with status 120
     instead of 0 (``mox_core.file.exit_status``). A failure names both folders and the file.
+
+    Object keys may say ``data/../../x``: every name, listed or in ``file_list``, is checked with
+    ``mox_core.file.safe_paths`` before anything is read, and one that would leave either
+    folder is not copied but named in a warning; after the rest is copied,
+    ``MoxFileUnsafePathException`` lists them (``.refused``). A key with a doubled slash
+    (``data//etc/x``) is read by its exact name and lands in ``dst_url/etc/x``.
     """
     del is_processing, use_queue
     backend = backend_for(src_url)
@@ -196,12 +204,31 @@ def copy_parallel(src_url: str, dst_url: str, file_list: Iterable[str] | None = 
     if backend_for(dst_url).exists(dst_url) and not backend_for(dst_url).is_directory(dst_url):
         raise MoxFileNotDirectoryException(
             f"cannot copy folder {src_url!r} into {dst_url!r}: the target is a file", dst_url)
-    relative = list(file_list) if file_list is not None else backend.list_files(src_url)
+    names = list(file_list) if file_list is not None else backend.list_files(src_url)
     target = backend_for(dst_url)
+    src_local, dst_local = not dispatch.is_remote(src_url), not dispatch.is_remote(dst_url)
+    pairs, refused = [], []
+    for rel in names:
+        name = rel.replace(os.sep, "/") if os.sep != "/" else rel
+        why = unsafe_reason(name)
+        if why is not None:
+            source = backend.join(src_url, name)
+            logger.warning("mox.file.copy_parallel(%r, %r) refused %r: %s; it is not copied, "
+                           "so nothing is written outside %r", src_url, dst_url, source, why,
+                           dst_url)
+            refused.append((rel, source, why))
+            continue
+        if src_local:  # a local file has one name: doubled separators collapse on both sides
+            name = "/".join(p for p in name.split("/") if p not in ("", "."))
+            source = safe_join(local_path(src_url), name)
+        else:  # the exact key, doubled slashes included
+            source = backend.join(src_url, name)
+        destination = (safe_join(local_path(dst_url), name) if dst_local
+                       else target.join(dst_url, name))
+        pairs.append((source, destination))
 
-    def copy_one(rel: str) -> None:
-        rel_posix = rel.replace(os.sep, "/").lstrip("/")
-        source, destination = backend.join(src_url, rel_posix), target.join(dst_url, rel_posix)
+    def copy_one(pair: tuple[str, str]) -> None:
+        source, destination = pair
         try:
             _copy_file(source, destination)
         except Exception as exc:
@@ -209,14 +236,29 @@ def copy_parallel(src_url: str, dst_url: str, file_list: Iterable[str] | None = 
                          f"{source!r} to {destination!r}")
             raise
 
-    if not dispatch.is_remote(dst_url):
+    if dst_local:
         try:
             os.makedirs(local_path(dst_url), exist_ok=True)
         except OSError as exc:
             exc.add_note(f"mox.file.copy_parallel({src_url!r}, {dst_url!r}) cannot make the "
                          f"target folder {dst_url!r}")
             raise
-    run_each(copy_one, relative, threads)
+    try:
+        run_each(copy_one, pairs, threads)
+    except Exception as exc:
+        if refused:
+            exc.add_note(f"mox.file.copy_parallel also refused {len(refused)} names that would "
+                         f"leave the folders: {', '.join(repr(r[1]) for r in refused[:10])}")
+        raise
+    if refused:
+        shown = "; ".join(f"{source!r} ({why})" for _, source, why in refused[:20])
+        more = f"; and {len(refused) - 20} more" if len(refused) > 20 else ""
+        raise MoxFileUnsafePathException(
+            f"mox.file.copy_parallel({src_url!r}, {dst_url!r}) refused {len(refused)} "
+            f"name(s) that would be read or written outside those folders, and copied the "
+            f"other {len(pairs)}: {shown}{more}. Rename or remove those objects, or copy them "
+            f"one by one with mox.file.copy to a path you choose",
+            [rel for rel, _, _ in refused], dst_url)
 
 
 def rename(src: str, dst: str) -> None:

@@ -91,3 +91,20 @@ class MoxFileReadException(MoxFileException):
 
 class UnsupportedSchemeError(MoxFileException, ValueError):
     """A URL scheme no installed plugin serves."""
+
+
+class MoxFileUnsafePathException(MoxFileException, PermissionError):
+    """Names that would be written (or read) outside the folder they belong to were refused.
+
+    An object key such as ``data/../../escape.txt`` is legal in S3 and OBS; copied naively into
+    a local folder it lands outside it. ``mox.file`` copies everything else, warns about each
+    refused name, then raises this with ``refused`` (the names, as listed or given) and
+    ``folder`` (the folder they would have left) -- the caller learns it, and in an ``atexit``
+    handler the exit status is non-zero. It is a ``PermissionError``: the names are not allowed,
+    as with the AWS CLI, which skips keys that reference a parent folder.
+    """
+
+    def __init__(self, message: str, refused: list[str], folder: str | None = None) -> None:
+        super().__init__(message, refused[0] if refused else None, errno.EACCES)
+        self.refused = list(refused)
+        self.folder = folder
