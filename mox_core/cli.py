@@ -151,6 +151,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.src, args.dst, num_shards=args.shards,
         validation_fraction=args.validation_fraction, name=args.name, seed=args.seed,
         skip_corrupt=args.skip_corrupt, overwrite=args.overwrite, progress=not args.quiet,
+        follow_symlinks=args.follow_symlinks,
     )
     print(", ".join(f"{split}: {n} records" for split, n in counts.items()))
     return 0
@@ -190,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-corrupt", action="store_true",
                    help="leave out unreadable or corrupt images with a warning")
     p.add_argument("--overwrite", action="store_true", help="replace existing shards")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="also convert files and class folders that symbolic links in SRC lead "
+                        "to outside SRC (left out with a warning by default: an archive from "
+                        "someone else could link your private files into the shards)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_convert)
     for module in COMMAND_MODULES:

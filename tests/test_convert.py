@@ -10,6 +10,7 @@ import sys
 import pytest
 import tensorflow as tf
 from PIL import Image
+from test_datasets_bad_data import bomb_png
 from test_datasets_support import COLORS, collect, color_class, encode, make_class_folders
 
 import mox_core as mox
@@ -167,3 +168,83 @@ def test_mox_convert_command_with_a_progress_bar(src, tmp_path):
     failed = mox_cli("convert", str(tmp_path / "missing"), str(dst))
     assert failed.returncode == 2
     assert f"mox: error: dataset folder '{tmp_path / 'missing'}' does not exist" in failed.stderr
+
+
+def jpeg_declaring(width, height):
+    """A real JPEG whose frame header is rewritten to declare ``width x height``."""
+    data = bytearray(encode())
+    frame = data.index(b"\xff\xc0")
+    data[frame + 5:frame + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_a_decompression_bomb_is_named_whatever_pillows_limit_is(src, tmp_path, monkeypatch):
+    bomb = src / "roses" / "bomb.png"
+    bomb.write_bytes(bomb_png(60000, 60000))
+    message = f"image file '{bomb}' declares 60000 x 60000 pixels, more than the 178956970"
+    with pytest.raises(CorruptImageError, match=message):
+        convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False)
+    bomb.unlink()
+    big = src / "roses" / "big.jpg"  # a JPEG: Pillow reads its size before decoding
+    big.write_bytes(jpeg_declaring(20000, 20000))
+    with pytest.raises(CorruptImageError, match=f"image file '{big}' is too large to decode"):
+        convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
+    # a script that switched Pillow's own guard off does not switch off mox's
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    with pytest.raises(CorruptImageError, match=f"image file '{big}' declares 20000 x 20000"):
+        convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
+
+
+def outside_links(src, tmp_path):
+    """A file and a class folder outside ``src``, linked into it, and a link inside it."""
+    private = tmp_path / "home"
+    private.mkdir()
+    secret = private / "id_rsa.jpg"
+    secret.write_bytes(encode(COLORS[1], size=(9, 11)))  # bytes no dataset file has
+    make_class_folders(private / "outside_class", {"x": 2})
+    os.symlink(secret, src / "daisy" / "stolen.jpg")
+    os.symlink(private / "outside_class" / "x", src / "linked")
+    os.symlink(src / "roses" / "0.jpg", src / "tulips" / "same_as_a_rose.jpg")
+    return secret
+
+
+def test_convert_does_not_follow_links_out_of_the_dataset(src, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    secret = outside_links(src, tmp_path)
+    counts = convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False)
+    assert counts == {"train": 16}  # 15 files and the link inside the dataset
+    shards = b"".join(p.read_bytes() for p in (tmp_path / "o").glob("*.tfrecord"))
+    assert secret.read_bytes() not in shards and b"stolen" not in shards
+    assert (tmp_path / "o" / "labels.txt").read_text() == "0:daisy\n1:roses\n2:tulips\n"
+    warnings = [r.getMessage() for r in caplog.records if "symbolic links" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"Left out 2 symbolic links in {src} that lead out of the dataset folder" in \
+        warnings[0]
+    assert f"'linked -> {tmp_path / 'home' / 'outside_class' / 'x'}'" in warnings[0]
+    assert f"'daisy/stolen.jpg -> {secret}'" in warnings[0]
+    counts = convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True,
+                                 follow_symlinks=True)
+    assert counts == {"train": 19}
+    assert (tmp_path / "o" / "labels.txt").read_text() == \
+        "0:daisy\n1:linked\n2:roses\n3:tulips\n"
+
+
+@pytest.mark.slow
+def test_mox_convert_names_a_decompression_bomb_and_skips_it(src, tmp_path):
+    bomb = src / "roses" / "bomb.png"
+    bomb.write_bytes(bomb_png(60000, 60000))
+    secret = outside_links(src, tmp_path)
+    failed = mox_cli("convert", str(src), str(tmp_path / "o"), "--quiet")
+    assert failed.returncode == 2, failed.stderr
+    assert "Traceback" not in failed.stderr
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("mox: error:")]
+    assert errors == [f"mox: error: image file '{bomb}' declares 60000 x 60000 pixels, more "
+                      f"than the 178956970 mox decodes (a decompression bomb?)"]
+    assert "Left out 2 symbolic links" in failed.stderr and str(secret) in failed.stderr
+    result = mox_cli("convert", str(src), str(tmp_path / "o"), "--quiet", "--skip-corrupt",
+                     "--follow-symlinks", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.strip() == "train: 19 records"
+    assert f"Skipping: image file '{bomb}' declares 60000 x 60000 pixels" in result.stderr
+    assert "symbolic links" not in result.stderr

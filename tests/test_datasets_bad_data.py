@@ -321,3 +321,78 @@ def test_skipping_every_file_ends_the_data_instead_of_looping_forever(tmp_path):
     with tf.Graph().as_default():
         assert drain(dataset.get(["label"])) == []
     assert dataset.num_skipped == 3
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A real PNG of ~70 bytes whose header declares ``width x height`` RGB pixels: a valid
+    IHDR, one tiny compressed row and IEND -- what a decompression bomb looks like to a reader
+    that trusts the header (it ends like a whole PNG, so it takes the pipelines' fast path)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                              0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 49)) + chunk(b"IEND", b""))
+
+
+#: 65535 x 65535 in a GIF's logical screen, then nothing an image needs
+BOMB_GIF = b"GIF89a\xff\xff\xff\xff\x00\x00\x00;"
+
+BOMBS = {
+    # TensorFlow fails on this one by itself, naming no file
+    "bomb.png": (bomb_png(60000, 60000), "60000 x 60000"),
+    # ... and would allocate 1.2 GB for this one before finding the data short
+    "bomb20k.png": (bomb_png(20000, 20000), "20000 x 20000"),
+    "bomb.gif": (BOMB_GIF, "65535 x 65535"),
+}
+
+
+@pytest.mark.parametrize("filename", sorted(BOMBS))
+def test_a_decompression_bomb_is_named_before_it_is_decoded(data, filename):
+    content, size = BOMBS[filename]
+    bomb = data / "a" / filename
+    bomb.write_bytes(content)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=f"cannot decode image file {bomb}: it declares {size} pixels, more "
+                             f"than the 178956970 mox decodes \\(a decompression bomb\\?\\)"):
+        read_all(data, shuffle=False)
+
+
+def test_skip_corrupt_skips_a_decompression_bomb(data, caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    bomb = data / "b" / "bomb.png"
+    bomb.write_bytes(BOMBS["bomb20k.png"][0])
+    out, dataset = read_all(data, skip_corrupt=True)
+    assert len(out["label"]) == 6 and dataset.num_skipped == 1
+    assert f"Skipping image '{bomb}': it declares 20000 x 20000 pixels" in caplog.text
+
+
+def test_an_image_just_under_the_limit_is_not_refused_by_the_guard():
+    from mox_core.datasets.images import MAX_IMAGE_PIXELS, within_size_limit
+
+    side = int(MAX_IMAGE_PIXELS ** 0.5)
+    assert bool(within_size_limit(tf.constant(bomb_png(side, side))))
+    assert not bool(within_size_limit(tf.constant(bomb_png(side + 1, side + 1))))
+    for fmt in ("PNG", "GIF", "BMP", "JPEG"):
+        assert bool(within_size_limit(tf.constant(encode(COLORS[0], fmt=fmt))))
+
+
+def test_predicting_a_folder_of_images_names_a_decompression_bomb(tmp_path):
+    from mox_core.commands.data import ImageFolder, locate
+
+    folder = tmp_path / "photos"
+    save_image(folder / "fine.jpg")
+    (folder / "bomb.png").write_bytes(BOMBS["bomb.png"][0])
+    source = locate(str(folder), "predict")
+    with tf.Graph().as_default():
+        images = ImageFolder(source, batch_size=2, image_size=8, augmentation_fn=None).get(
+            ["image"])[0]
+        with tf.compat.v1.Session() as session, pytest.raises(
+                tf.errors.InvalidArgumentError,
+                match=f"cannot decode image file {folder / 'bomb.png'}: it declares 60000 x "
+                      f"60000 pixels"):
+            session.run(images)

@@ -23,6 +23,7 @@ from typing import Any
 
 from mox_core.datasets import fs, logs
 from mox_core.datasets.images import has_image_extension
+from mox_core.datasets.raw import warn_links_outside
 
 RAW, TFRECORD, IMAGES = "class folders", "TFRecords", "images"
 _SPLIT_OF = {"train": "train", "eval": "validation", "predict": "validation"}
@@ -58,13 +59,17 @@ def locate(path: str, command: str) -> DataSource:
     if not fs.isdir(path):
         raise ValueError(f"--data {path!r} is a file; give a folder of class folders, a folder "
                          f"of TFRecords, or a TFRecord file pattern")
-    listing = fs.list_folder(path, check_dirs=True)
+    # links out of the folder are not followed (see ImageClassificationRawMetadata); a linked
+    # class folder still makes class folders of it, so that the dataset names what it left out
+    listing = fs.list_folder(path, check_dirs=True, inside=fs.confinement_root(path, False))
     records = [f for f in listing.files if f.endswith(".tfrecord")]
-    if listing.dirs:
+    if listing.dirs or any(os.path.isdir(target) for _, target in listing.outside):
         return DataSource(path, RAW, path)
     if records:
         return DataSource(path, TFRECORD, path, _split_pattern(path, records, command))
     images = [f for f in listing.files if has_image_extension(f)]
+    if command == "predict":
+        warn_links_outside(path, listing.outside)
     if images and command == "predict":
         return DataSource(path, IMAGES, path, images=images)
     if images:

@@ -5,7 +5,10 @@ means ``$DLS_LOCAL_CACHE_PATH``, the platform's dataset cache. Files are copied 
 parallel, into a folder of their own under ``cache_dir`` (named after the source, so two
 datasets never share one), keeping their relative paths; a file already there with the same
 size is not copied again, so a restarted job reuses its cache. Copies go through ``mox.file``
-(``stat`` and ``copy``) for the URL schemes a plugin serves.
+(``stat`` and ``copy``) for the URL schemes a plugin serves. A sample name that would leave the
+cache folder (``../x``, an absolute path: names come from listings and label files someone
+else may have written) is not copied but named in a warning, and the dataset fails with
+``MoxFileUnsafePathException`` after the rest is cached (``mox_core.file.safe_paths``).
 
 With ``remove_cache_on_finish=True`` that folder -- and nothing else -- is removed on finish
 (spec section 2): when the data ends, i.e. once every input pipeline built from the dataset has
@@ -20,11 +23,14 @@ import atexit
 import hashlib
 import os
 import shutil
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mox_core.datasets import fs, logs
+from mox_core.file.errors import MoxFileUnsafePathException
+from mox_core.file.safe_paths import safe_join, unsafe_reason
 
 ENV_VARIABLE = "DLS_LOCAL_CACHE_PATH"
 
@@ -75,6 +81,41 @@ def cache_root_for(source_root: str, cache_dir: str) -> str:
     return os.path.join(cache_dir, f"mox-cache-{name}-{key}")
 
 
+def make_cache_folder(root: str) -> None:
+    """Create ``root``, one dataset's cache folder, or accept the real folder of this user an
+    earlier run left; refuse anything else found at that path, naming it.
+
+    The name is predictable (:func:`cache_root_for`), so on a shared ``cache_dir`` (``/tmp``, a
+    team disk) someone else can create it first: through a symbolic link the copies would be
+    written wherever it leads (and removed from there on finish), and in a folder of theirs
+    they could read or swap the cached files. ``mkdir`` (not ``makedirs(exist_ok=True)``, which
+    follows a link) makes the folder; only the user's own ``cache_dir`` above it is created
+    with ``makedirs``.
+    """
+    os.makedirs(os.path.dirname(root) or ".", exist_ok=True)
+    try:
+        os.mkdir(root)
+        return
+    except FileExistsError:
+        pass
+    info = os.lstat(root)
+    if stat.S_ISLNK(info.st_mode):
+        raise ValueError(
+            f"dataset cache folder {root!r} is a symbolic link (to {os.readlink(root)!r}), "
+            f"which may have been planted to redirect the cache: remove it or choose another "
+            f"cache_dir"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"dataset cache folder {root!r} exists but is not a folder: remove it "
+                         f"or choose another cache_dir")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise ValueError(
+            f"dataset cache folder {root!r} belongs to another user (uid {info.st_uid}, you are "
+            f"uid {os.getuid()}), who could read or replace the cached files: remove it or "
+            f"choose another cache_dir"
+        )
+
+
 class LocalCache:
     """The local copy of one dataset's files, and when it goes away.
 
@@ -98,22 +139,42 @@ class LocalCache:
 
     def fill(self) -> None:
         """Copy every file not already in the cache (same size)."""
-        os.makedirs(self.root, exist_ok=True)
+        make_cache_folder(self.root)
         if self.remove_on_finish:
             with _lock:
                 _to_remove.add(self.root)
         logs.info("Caching %d files from %s to %s", len(self.relative_paths), self.source_root,
                   self.root)
 
-        def copy_one(relative: str) -> None:
+        targets, refused = [], []
+        for relative in self.relative_paths:
+            why = unsafe_reason(relative, keys=False)
+            if why is None:
+                targets.append((relative, safe_join(self.root, relative, keys=False)))
+            else:
+                logs.warning("Not caching %r from %s: %s; nothing is written outside %s",
+                             relative, self.source_root, why, self.root)
+                refused.append(relative)
+
+        def copy_one(item: tuple[str, str]) -> None:
+            relative, target = item
             source = fs.join(self.source_root, relative)
             try:
-                _copy(source, os.path.join(self.root, relative))
+                _copy(source, target)
             except Exception as exc:
                 raise ValueError(f"cannot cache {source!r} into {self.root!r}: {exc}") from exc
 
         with ThreadPoolExecutor(max_workers=self.num_threads) as pool:
-            list(pool.map(copy_one, self.relative_paths))
+            list(pool.map(copy_one, targets))
+        if refused:
+            raise MoxFileUnsafePathException(
+                f"the dataset cache of {self.source_root!r} refused {len(refused)} file "
+                f"name(s) that would be written outside its folder {self.root!r} (and read "
+                f"from outside {self.source_root!r}): "
+                + ", ".join(repr(r) for r in refused[:20])
+                + ("" if len(refused) <= 20 else f" and {len(refused) - 20} more")
+                + "; the other files are cached. Sample names must be paths inside the "
+                "dataset folder", refused, self.root)
         self._present = True
 
     def remove(self) -> None:

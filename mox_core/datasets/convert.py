@@ -11,7 +11,14 @@ plus ``labels.txt`` (``0:daisy`` lines). Records carry TF-Slim's keys (``image/e
 JPEG and PNG files are stored as they are (``jpg`` / ``png`` format strings, as TF-Slim writes
 them); GIF, BMP and WebP are re-encoded as RGB PNG so that TF-Slim's decoder reads them too.
 Every image is opened with Pillow first, so a bad file stops the conversion with its name -- or
-is left out with a warning when ``skip_corrupt`` -- instead of ending up in a record.
+is left out with a warning when ``skip_corrupt`` -- instead of ending up in a record. So is an
+image declaring more than :data:`~mox_core.datasets.images.MAX_IMAGE_PIXELS` pixels (a
+decompression bomb), the limit the input pipelines apply, checked before anything is decoded.
+
+Symbolic links that lead out of ``src_dir`` are not followed unless ``follow_symlinks``: a
+dataset unpacked from someone else's archive could otherwise put any file its user can read (a
+key, a credentials file) into shards that are then uploaded. See
+:class:`~mox_core.datasets.raw.ImageClassificationRawMetadata`.
 
 The output reads back with ``ImageClassificationTFRecordMetadata(dst_dir,
 '{name}_train_*.tfrecord')``, and with ``get_dataset('flowers', ...)`` when ``name='flowers'``.
@@ -27,7 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mox_core.datasets import fs, logs
-from mox_core.datasets.images import sniff_format
+from mox_core.datasets.images import (
+    ImageTooLargeError,
+    check_pixels,
+    header_size,
+    sniff_format,
+)
 from mox_core.datasets.labels import format_labels
 from mox_core.datasets.progress import ProgressBar
 from mox_core.datasets.raw import ImageClassificationRawMetadata
@@ -41,14 +53,22 @@ class CorruptImageError(ValueError):
 
 
 def encode_for_record(path: str, data: bytes) -> tuple[bytes, str, int, int]:
-    """``(encoded, format, height, width)`` of one image file, checked by decoding it fully."""
+    """``(encoded, format, height, width)`` of one image file, checked by decoding it fully.
+
+    The size the header declares is checked first against mox's own limit, whatever a script
+    has set Pillow's ``MAX_IMAGE_PIXELS`` to; Pillow's own refusal is reported the same way.
+    """
     from PIL import Image, UnidentifiedImageError
 
     kind = sniff_format(data)
     if not data:
         raise CorruptImageError(f"image file {path!r} is empty (0 bytes)")
     try:
+        declared = header_size(data)
+        if declared is not None:
+            check_pixels(*declared, path)
         with Image.open(io.BytesIO(data)) as image:
+            check_pixels(*image.size, path)
             image.load()
             width, height = image.size
             if kind in ("jpeg", "png"):
@@ -56,6 +76,10 @@ def encode_for_record(path: str, data: bytes) -> tuple[bytes, str, int, int]:
             out = io.BytesIO()
             image.convert("RGB").save(out, "PNG")
             return out.getvalue(), "png", height, width
+    except ImageTooLargeError as exc:
+        raise CorruptImageError(str(exc)) from None
+    except Image.DecompressionBombError as exc:
+        raise CorruptImageError(f"image file {path!r} is too large to decode: {exc}") from None
     except UnidentifiedImageError:
         raise CorruptImageError(f"image file {path!r} is not an image") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or damaged data
@@ -116,19 +140,23 @@ def convert_to_tfrecord(
     overwrite: bool = False,
     num_threads: int = 8,
     progress: bool = True,
+    follow_symlinks: bool = False,
 ) -> dict[str, int]:
     """Convert the class folders in ``src_dir`` to TFRecords in ``dst_dir``; returns the number
     of records written per split (``{'train': n, 'validation': m}``).
 
     ``num_shards`` per split (default: about 100 MB of images per shard); ``name`` prefixes the
     files (default: ``src_dir``'s folder name). Existing output files of that name are an error
-    unless ``overwrite``.
+    unless ``overwrite``. ``follow_symlinks``: also convert files and class folders reached
+    through symbolic links that leave ``src_dir`` (left out with a warning naming them
+    otherwise).
     """
     import tensorflow as tf
 
     if num_shards is not None and num_shards < 1:
         raise ValueError(f"num_shards must be at least 1, got {num_shards}")
-    meta = ImageClassificationRawMetadata(src_dir, labels_filename=labels_filename)
+    meta = ImageClassificationRawMetadata(src_dir, labels_filename=labels_filename,
+                                          follow_symlinks=follow_symlinks)
     name = name or os.path.basename(os.path.normpath(src_dir)) or "data"
     if meta.unreadable and not skip_corrupt:
         rel, why = meta.unreadable[0]

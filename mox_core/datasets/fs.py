@@ -120,15 +120,43 @@ class Listing:
     dirs: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+    #: (name, where it leads) of symbolic links out of the ``inside`` folder, not followed
+    outside: list[tuple[str, str]] = field(default_factory=list)
 
 
-def list_folder(path: str, check_dirs: bool = False) -> Listing:
+def confinement_root(path: str, follow_symlinks: bool) -> str | None:
+    """The folder a dataset's links must stay in (``path`` resolved), or ``None`` when links
+    are followed anywhere (``follow_symlinks``, or a URL: object stores have no links)."""
+    if follow_symlinks or is_remote(path):
+        return None
+    return os.path.realpath(path)
+
+
+def leads_outside(path: str, root: str | None) -> str | None:
+    """Where ``path`` really is when that is not under ``root`` (a link out), else ``None``.
+
+    A link that leads nowhere (a broken link) is not "outside": it reads nothing, and the
+    listing reports it as unreadable.
+    """
+    if root is None or is_remote(path) or not os.path.exists(path):
+        return None
+    target = os.path.realpath(path)
+    return None if os.path.commonpath([target, root]) == root else target
+
+
+def list_folder(path: str, check_dirs: bool = False, inside: str | None = None) -> Listing:
     """Names in ``path`` (not recursive), sorted; hidden entries (``.name``) are left out.
 
     Hidden entries are editor and notebook droppings (``.ipynb_checkpoints``, ``.DS_Store``),
     never classes or samples. Remote listings mark folders with a trailing ``/`` on most
     object stores; ``check_dirs`` also asks the filesystem about every other entry -- one
     request each, so only for short listings such as the class folders.
+
+    ``inside`` (a resolved local folder, see :func:`confinement_root`): a symbolic link whose
+    target is not under it is neither a file nor a folder of the listing but goes to
+    ``outside`` -- a dataset unpacked from someone else's archive must not be able to read the
+    user's other files (a key, a credentials file) into what is then converted or uploaded.
+    Links that stay inside are followed as before.
     """
     listing = Listing()
     if served_by_mox_file(path):
@@ -154,7 +182,10 @@ def list_folder(path: str, check_dirs: bool = False) -> Listing:
             if entry.name.startswith("."):
                 continue
             try:
-                if entry.is_dir():
+                target = leads_outside(entry.path, inside) if entry.is_symlink() else None
+                if target is not None:
+                    listing.outside.append((entry.name, target))
+                elif entry.is_dir():
                     listing.dirs.append(entry.name)
                 elif entry.is_file():
                     listing.files.append(entry.name)

@@ -25,11 +25,25 @@ here). Without ``skip_corrupt`` the fast path stays, and such a rare file stops 
 pipeline with TensorFlow's own error, which does not name it; ``mox.run`` then names it by
 trying the dataset's images again one by one (``dataset.find_undecodable()``, which a script
 running its own session can call too), and ``skip_corrupt=True`` skips and names it.
+
+Decompression bombs: a PNG of a few dozen bytes can declare 60000 x 60000 pixels, and a
+20000 x 20000 one decodes to 1.2 GB, which TensorFlow allocates without complaint (only sizes
+past 2**31 bytes make it fail, naming no file). Every image decoded from user data therefore
+passes one guard first, :data:`MAX_IMAGE_PIXELS`: in the pipelines the width and height in the
+header of a PNG, GIF or BMP (the formats whose compression lets a small file declare a huge
+image) are read in the graph (:func:`within_size_limit` on the first 26 bytes; six ops for the
+files of the fast path, about 5 us an image); a file over the limit is never handed to the
+decoder and is named, or skipped, like any other bad file. ``mox convert`` decodes with Pillow
+and applies the same limit through :func:`check_pixels` to every format (Pillow knows the size
+of any file before decoding it). JPEG needs no graph check: TensorFlow's JPEG decoder refuses
+images over 512 MB before allocating them, and the file is then named like any other that does
+not decode.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from typing import Any
 
@@ -43,6 +57,42 @@ _SIGNATURES = (
     (b"GIF89a", "gif"),
     (b"BM", "bmp"),
 )
+
+
+#: The most pixels an image from user data may declare: Pillow's own refusal threshold
+#: (``2 * PIL.Image.MAX_IMAGE_PIXELS``, about 13400 x 13400, 537 MB as RGB), so that ``mox
+#: convert`` and the input pipelines refuse the same files, whatever a script sets Pillow's
+#: limit to.
+MAX_IMAGE_PIXELS = 178_956_970
+
+
+class ImageTooLargeError(ValueError):
+    """An image whose header declares more than :data:`MAX_IMAGE_PIXELS` pixels."""
+
+
+def too_large_message(name: str, width: int, height: int) -> str:
+    """Why ``name`` is refused, in the words the graph guard uses too."""
+    return (f"image file {name!r} declares {width} x {height} pixels, more than the "
+            f"{MAX_IMAGE_PIXELS} mox decodes (a decompression bomb?)")
+
+
+def check_pixels(width: int, height: int, name: str) -> None:
+    """:class:`ImageTooLargeError` naming ``name`` when ``width x height`` is over the limit."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageTooLargeError(too_large_message(name, width, height))
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` a PNG, GIF or BMP header declares (what :func:`declared_size` reads
+    in the graph), ``None`` for other files: read before any decoder sees the file."""
+    if data[:4] == b"\x89PNG" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data[:4] == b"GIF8" and len(data) >= 10:
+        return struct.unpack("<HH", data[6:10])
+    if data[:2] == b"BM" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return abs(width), abs(height)
+    return None
 
 
 def has_image_extension(name: str) -> bool:
@@ -90,7 +140,7 @@ def guarded_decode(buf: Any, channels: int) -> tuple[Any, Any]:
     not decode -- one decode, inside a nested pipeline whose ``ignore_errors`` catches the
     failure."""
     tf = _tf()
-    decoded = tf.data.Dataset.from_tensors(buf).map(
+    decoded = tf.data.Dataset.from_tensors(buf).filter(within_size_limit).map(
         lambda b: (decode(b, channels), tf.constant(True))
     ).ignore_errors()
     failed = tf.data.Dataset.from_tensors((tf.zeros([1, 1, channels], tf.uint8),
@@ -101,28 +151,85 @@ def guarded_decode(buf: Any, channels: int) -> tuple[Any, Any]:
 
 
 def decodes(buf: Any, channels: int) -> Any:
-    """Whether ``buf`` decodes: a nested pipeline whose ``ignore_errors`` catches the failure."""
+    """Whether ``buf`` decodes: a nested pipeline whose ``ignore_errors`` catches the failure.
+
+    A file over :data:`MAX_IMAGE_PIXELS` does not, and is never handed to the decoder.
+    """
     tf = _tf()
-    decoded = tf.data.Dataset.from_tensors(buf).map(
+    decoded = tf.data.Dataset.from_tensors(buf).filter(within_size_limit).map(
         lambda b: tf.shape(decode(b, channels))[0] >= 0
     ).ignore_errors()
     return decoded.concatenate(tf.data.Dataset.from_tensors(False)).take(1).get_single_element()
 
 
+_HEADER = 26  # bytes holding the width and height of a PNG, GIF and BMP
+_PNG_SIGNATURE = int.from_bytes(b"\x89PNG", "big", signed=True)
+
+
+def declared_size(buf: Any) -> tuple[Any, Any]:
+    """``(width, height)`` int64 declared by a PNG, GIF or BMP header; ``(0, 0)`` for other
+    files (JPEG, WebP, not an image)."""
+    tf = _tf()
+    head = tf.io.decode_raw(tf.strings.substr(buf, 0, _HEADER), tf.uint8, fixed_length=_HEADER)
+    byte = tf.cast(head, tf.int64)
+    # rows: PNG (big-endian uint32 at 16 and 20), GIF (little-endian uint16 at 6 and 8),
+    # BMP (little-endian int32 at 18 and 22; a negative height means top-down rows)
+    index = tf.constant([[16, 17, 18, 19, 20, 21, 22, 23],
+                         [7, 6, 0, 0, 9, 8, 0, 0],
+                         [21, 20, 19, 18, 25, 24, 23, 22]])
+    scale = tf.constant([[1 << 24, 1 << 16, 1 << 8, 1, 1 << 24, 1 << 16, 1 << 8, 1],
+                         [1 << 8, 1, 0, 0, 1 << 8, 1, 0, 0],
+                         [1 << 24, 1 << 16, 1 << 8, 1, 1 << 24, 1 << 16, 1 << 8, 1]], tf.int64)
+    dims = tf.reduce_sum(tf.reshape(tf.gather(byte, index) * scale, [3, 2, 4]), axis=2)
+    dims = tf.where(dims >= 1 << 31, (1 << 32) - dims, dims)  # BMP's signed height
+    kind = tf.strings.substr(buf, 0, 4)
+    row = tf.where(tf.equal(kind, b"\x89PNG"), 0,
+                   tf.where(tf.equal(kind, b"GIF8"), 1,
+                            tf.where(tf.equal(tf.strings.substr(kind, 0, 2), b"BM"), 2, 3)))
+    size = tf.gather(tf.concat([dims, tf.zeros([1, 2], tf.int64)], 0), row)
+    return size[0], size[1]
+
+
+def within_size_limit(buf: Any) -> Any:
+    """False for a PNG, GIF or BMP declaring more than :data:`MAX_IMAGE_PIXELS` pixels."""
+    width, height = declared_size(buf)
+    return width * height <= MAX_IMAGE_PIXELS
+
+
+def png_within_size_limit(buf: Any) -> Any:
+    """:func:`within_size_limit` for the files of the fast path (whole JPEGs and PNGs), in six
+    ops: only a PNG can be a small file declaring a huge image there (TensorFlow's JPEG decoder
+    refuses over 512 MB itself). A PNG over the limit takes the guarded path, which names it."""
+    tf = _tf()
+    words = tf.io.decode_raw(tf.strings.substr(buf, 0, 24), tf.int32, little_endian=False,
+                             fixed_length=24)  # signature, IHDR length and name, width, height
+    pixels = tf.cast(words[4], tf.int64) * tf.cast(words[5], tf.int64)
+    return tf.logical_or(tf.not_equal(words[0], _PNG_SIGNATURE), pixels <= MAX_IMAGE_PIXELS)
+
+
 def failure_reason(buf: Any) -> Any:
     """Why ``buf`` did not decode, in words (computed only for failed files)."""
     tf = _tf()
+    width, height = declared_size(buf)
+    too_large = tf.strings.join([
+        "it declares ", tf.strings.as_string(width), " x ", tf.strings.as_string(height),
+        f" pixels, more than the {MAX_IMAGE_PIXELS} mox decodes (a decompression bomb?)",
+    ])
     signatures = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF")
     known = tf.reduce_any(
         [tf.equal(tf.strings.substr(buf, 0, len(sig)), sig) for sig in signatures]
     )
     return tf.where(
-        tf.equal(tf.strings.length(buf), 0),
-        "the file is empty (0 bytes)",
+        width * height > MAX_IMAGE_PIXELS,
+        too_large,
         tf.where(
-            known,
-            "the file is truncated or corrupt",
-            "the file is not an image TensorFlow decodes (JPEG, PNG, GIF, BMP or WebP)",
+            tf.equal(tf.strings.length(buf), 0),
+            "the file is empty (0 bytes)",
+            tf.where(
+                known,
+                "the file is truncated or corrupt",
+                "the file is not an image TensorFlow decodes (JPEG, PNG, GIF, BMP or WebP)",
+            ),
         ),
     )
 
@@ -182,7 +289,8 @@ class CorruptImagePolicy:
         tf = _tf()
         if self.skip or self.check_every_file:
             return self.enforce(decodes(buf, channels), name, buf)
-        return tf.cond(looks_complete(buf), lambda: tf.constant(True),
+        fine = tf.logical_and(looks_complete(buf), png_within_size_limit(buf))
+        return tf.cond(fine, lambda: tf.constant(True),
                        lambda: self.enforce(decodes(buf, channels), name, buf))
 
     def enforce(self, ok: Any, name: Any, buf: Any) -> Any:

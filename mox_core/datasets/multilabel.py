@@ -39,7 +39,12 @@ from typing import Any
 from mox_core.datasets import fs, logs
 from mox_core.datasets.images import has_image_extension
 from mox_core.datasets.labels import parse_labels
-from mox_core.datasets.raw import RawDatasetBase, check_base_dir, labels_file_path
+from mox_core.datasets.raw import (
+    RawDatasetBase,
+    check_base_dir,
+    labels_file_path,
+    warn_links_outside,
+)
 
 
 def split_labels(text: str, sep: str) -> list[str]:
@@ -78,11 +83,16 @@ class MultilabelClassificationRawMetadata:
     ``label_texts[i]`` is the text of image ``images[i]``'s label file, or ``None`` when it has
     none (the dataset decides: an error naming the image, or a skip with
     ``skip_label_not_found``).
+
+    ``follow_symlinks``: also take images and label files reached through symbolic links that
+    leave ``base_dir``; without it they are left out (a dataset from someone else's archive
+    must not read the user's other files), named in one warning and in ``links_outside``.
     """
 
     def __init__(self, base_dir: str, images_sub_dir: str = "images",
                  labels_sub_dir: str = "labels", labels_extension: str = "txt",
-                 redirect_dir: str | None = None, labels_filename: str = "labels.txt") -> None:
+                 redirect_dir: str | None = None, labels_filename: str = "labels.txt",
+                 follow_symlinks: bool = False) -> None:
         check_base_dir(base_dir)
         self.base_dir = base_dir
         self.redirect_dir = redirect_dir or None
@@ -94,13 +104,30 @@ class MultilabelClassificationRawMetadata:
         for what, folder in (("images", images_dir), ("labels", labels_dir)):
             if not fs.isdir(folder):
                 raise ValueError(f"the {what} folder {folder!r} of the dataset does not exist")
-        listing = fs.list_folder(images_dir)
+        self.follow_symlinks = bool(follow_symlinks)
+        root = fs.confinement_root(base_dir, self.follow_symlinks)
+        for what, folder in (("images", images_dir), ("labels", labels_dir)):
+            target = fs.leads_outside(folder, root)
+            if target is not None:
+                raise ValueError(
+                    f"the {what} folder {folder!r} is a symbolic link leading out of the "
+                    f"dataset folder (to {target!r}); pass follow_symlinks=True to read it"
+                )
+        listing = fs.list_folder(images_dir, inside=root)
+        labels_listing = fs.list_folder(labels_dir, inside=root)
+        #: (path relative to base_dir, where it leads) of the links left out
+        self.links_outside: list[tuple[str, str]] = [
+            (f"{sub}/{name}", target)
+            for sub, found in ((images_sub_dir, listing), (labels_sub_dir, labels_listing))
+            for name, target in found.outside
+        ]
+        warn_links_outside(base_dir, self.links_outside)
         self.images: list[str] = [f for f in listing.files if has_image_extension(f)]
         self.unreadable = [(f"{images_sub_dir}/{f}", why) for f, why in listing.unreadable
                            if has_image_extension(f)]
         if not self.images:
             raise ValueError(f"the images folder {images_dir!r} has no image files")
-        label_files = set(fs.list_folder(labels_dir).files)
+        label_files = set(labels_listing.files)
 
         def read_label(image: str) -> str | None:
             name = f"{image}.{self.labels_extension}"

@@ -11,6 +11,12 @@ Labels come from the labels file when there is one -- its names must be exactly 
 folders -- and otherwise from the folder names, sorted. Every image file directly inside a class
 folder is a sample (``.jpg .jpeg .png .bmp .gif .webp``, any case); other files, sub-folders and
 hidden entries are left out.
+
+Symbolic links that lead out of ``base_dir`` (a class folder or an image linked to somewhere
+else) are not followed unless ``follow_symlinks=True``: a dataset unpacked from someone else's
+archive could otherwise read any file its user can read (a key, a credentials file) into the
+pipeline, a cache or converted TFRecords. One warning names the links left out; links that stay
+inside ``base_dir`` work as before.
 """
 
 from __future__ import annotations
@@ -52,27 +58,36 @@ class ImageClassificationRawMetadata:
 
     Listing happens here, once (build it in ``main``, outside ``input_fn``). ``redirect_dir``:
     files are listed under ``base_dir`` and read from the same relative paths under
-    ``redirect_dir`` (e.g. a local copy of a remote dataset).
+    ``redirect_dir`` (e.g. a local copy of a remote dataset). ``follow_symlinks``: also take
+    class folders and images reached through symbolic links that leave ``base_dir``; without
+    it they are left out, named in one warning, and listed in ``links_outside``.
     """
 
     def __init__(self, base_dir: str, redirect_dir: str | None = None,
-                 labels_filename: str = "labels.txt") -> None:
+                 labels_filename: str = "labels.txt", follow_symlinks: bool = False) -> None:
         check_base_dir(base_dir)
         self.base_dir = base_dir
         self.redirect_dir = redirect_dir or None
         self.labels_filename = labels_filename
-        listing = fs.list_folder(base_dir, check_dirs=True)
+        self.follow_symlinks = bool(follow_symlinks)
+        root = fs.confinement_root(base_dir, self.follow_symlinks)
+        listing = fs.list_folder(base_dir, check_dirs=True, inside=root)
         folders = listing.dirs
+        #: (path relative to base_dir, where it leads) of the links left out
+        self.links_outside: list[tuple[str, str]] = list(listing.outside)
         labels_path = labels_file_path(base_dir, labels_filename)
         if labels_path is not None:
             names = parse_labels(fs.read_text(labels_path, "labels file"), labels_path)
-            self._check_against_folders(names, folders, labels_path)
+            self._check_against_folders(names, folders, labels_path, self.links_outside)
         else:
             names = list(folders)
         if not names:
+            linked = (f" ({logs.first_few([n for n, _ in self.links_outside])} are symbolic "
+                      f"links leading out of it, not followed: pass follow_symlinks=True to "
+                      f"read them)" if self.links_outside else "")
             raise ValueError(
-                f"dataset folder {base_dir!r} has no class folders: put each class's images "
-                f"in a sub-folder named after the class"
+                f"dataset folder {base_dir!r} has no class folders{linked}: put each class's "
+                f"images in a sub-folder named after the class"
             )
         self.labels_list: list[str] = names
         #: (path relative to base_dir, label index) of every sample, class by class
@@ -83,8 +98,10 @@ class ImageClassificationRawMetadata:
         self.empty_classes: list[str] = []
         ignored = 0
         with ThreadPoolExecutor(max_workers=16) as pool:
-            listings = list(pool.map(lambda n: fs.list_folder(fs.join(base_dir, n)), names))
+            listings = list(pool.map(
+                lambda n: fs.list_folder(fs.join(base_dir, n), inside=root), names))
         for index, (name, folder) in enumerate(zip(names, listings)):
+            self.links_outside.extend((f"{name}/{f}", target) for f, target in folder.outside)
             images = [f for f in folder.files if has_image_extension(f)]
             ignored += len(folder.files) - len(images)
             self.samples.extend((f"{name}/{f}", index) for f in images)
@@ -102,12 +119,14 @@ class ImageClassificationRawMetadata:
         if ignored:
             logs.info("Left out %d files in class folders of %s that are not images (%s)",
                       ignored, base_dir, _EXTENSIONS)
+        warn_links_outside(base_dir, self.links_outside)
         for name in self.empty_classes:
             logs.warning("Class folder %r (label %d) has no image files",
                          fs.join(base_dir, name), names.index(name))
 
     @staticmethod
-    def _check_against_folders(names: list[str], folders: list[str], labels_path: str) -> None:
+    def _check_against_folders(names: list[str], folders: list[str], labels_path: str,
+                               links_outside: list[tuple[str, str]]) -> None:
         if set(names) == set(folders):
             return
         only_file = [n for n in names if n not in set(folders)]
@@ -118,6 +137,10 @@ class ImageClassificationRawMetadata:
             parts.append(f"classes without a folder: {logs.first_few(only_file)}")
         if only_folders:
             parts.append(f"folders not in the labels file: {logs.first_few(only_folders)}")
+        linked = [name for name, _ in links_outside if name in only_file]
+        if linked:
+            parts.append(f"{logs.first_few(linked)} are symbolic links leading out of the "
+                         f"dataset folder, not followed (pass follow_symlinks=True to read them)")
         raise ValueError("; ".join(parts))
 
     @property
@@ -139,6 +162,15 @@ class ImageClassificationRawMetadata:
     def __repr__(self) -> str:
         return (f"ImageClassificationRawMetadata(base_dir={self.base_dir!r}, "
                 f"num_classes={self.num_classes}, total_num_samples={self.total_num_samples})")
+
+
+def warn_links_outside(base_dir: str, links: list[tuple[str, str]]) -> None:
+    """One warning naming the symbolic links out of ``base_dir`` that were left out."""
+    if links:
+        logs.warning(
+            "Left out %d symbolic links in %s that lead out of the dataset folder: %s. Pass "
+            "follow_symlinks=True (mox convert: --follow-symlinks) to read them", len(links),
+            base_dir, logs.first_few([f"{rel} -> {target}" for rel, target in links]))
 
 
 class RawDatasetBase(ImageDatasetBase):
