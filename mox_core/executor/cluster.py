@@ -48,6 +48,12 @@ class Cluster:
         hosts = self.ps if self.job_name == "ps" else self.workers
         return hosts[self.task_index]
 
+    @property
+    def port(self) -> int:
+        """This task's port: TensorFlow's server binds it on every interface, whatever host
+        ``address`` names, so the port (not the host) is what other machines can reach."""
+        return int(self.address.rpartition(":")[2])
+
 
 def parse_hosts(text: str, what: str) -> tuple[str, ...]:
     """``'h1:2222,h2:2222'`` -> ``('h1:2222', 'h2:2222')``; ``ValueError`` naming a bad entry."""

@@ -6,7 +6,9 @@ server, builds the graph with its variables placed on the ps tasks (greedily by 
 former ``GreedyLoadBalancingStrategy`` did; on worker 0 when there is no ps job) and its
 computation on itself, and trains through a ``MonitoredSession`` on its server. Before any of
 that, ports and peers are checked with a bounded wait, so a port in use or an unreachable host
-is a clear error instead of TensorFlow's endless "CreateSession still waiting".
+is a clear error instead of TensorFlow's endless "CreateSession still waiting". Each server
+start logs one line saying that it is unauthenticated and listens on every interface (see
+docs/distributed.md#security): TensorFlow itself never says so.
 
 Synchronous mode (:class:`SyncReplicas`) averages exactly one gradient of every worker per
 global step. TF's ``SyncReplicasOptimizer`` counts gradients and hands out tokens from one
@@ -25,6 +27,7 @@ import time
 import tensorflow.compat.v1 as tf
 
 from mox_core.executor.cluster import Cluster
+from mox_core.launch import LAUNCH_NETWORK_VARIABLE
 
 #: Seconds a process waits for the other tasks of its cluster before giving up.
 DEFAULT_STARTUP_TIMEOUT = 120.0
@@ -87,6 +90,23 @@ def wait_for_peers(addresses: list[str], timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
+def exposure_notice(cluster: Cluster) -> str:
+    """The line each task logs when its server starts.
+
+    TensorFlow's gRPC server has no authentication and executes whatever graph a client sends
+    (reading and writing files as this user); it binds ``0.0.0.0:PORT`` whatever host the
+    cluster spec names. Nothing in TensorFlow says so at run time, so every task says it once.
+    Tasks that ``mox launch`` put in a private network namespace say where they listen instead.
+    """
+    what = (f"mox: the {cluster.job_name} task {cluster.task_index} serves TensorFlow's "
+            f"unauthenticated gRPC runtime")
+    if os.environ.get(LAUNCH_NETWORK_VARIABLE) == "private":
+        return (f"{what} on port {cluster.port} of the private network namespace mox launch "
+                f"runs it in (loopback only, unreachable from other hosts)")
+    return (f"{what} on every interface, port {cluster.port}; run clusters only on a trusted, "
+            f"firewalled network (docs/distributed.md#security)")
+
+
 def start_server(cluster: Cluster, config: tf.ConfigProto | None = None) -> tf.distribute.Server:
     check_port_free(cluster)
     spec = tf.train.ClusterSpec(cluster.spec())
@@ -94,6 +114,8 @@ def start_server(cluster: Cluster, config: tf.ConfigProto | None = None) -> tf.d
                                   task_index=cluster.task_index, config=config, start=True)
     tf.logging.info("%s task %d serving at %s (cluster: %s)", cluster.job_name,
                     cluster.task_index, cluster.address, cluster.spec())
+    # a warning, not info: a ps task logs before mox raises the verbosity, and this must show
+    tf.logging.warning("%s", exposure_notice(cluster))
     return server
 
 
