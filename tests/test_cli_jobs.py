@@ -41,6 +41,13 @@ def test_learning_rate_and_lr_strategy_exclude_each_other():
     assert "argument --lr-strategy: not allowed with argument --learning-rate" in result.stderr
 
 
+def test_summary_every_must_be_a_positive_number_of_steps():
+    result = mox("train", "--net", "lenet", "--data", "d", "--log-dir", "l",
+                 "--summary-every", "0")
+    assert result.returncode == 2
+    assert "mox: error: --summary-every must be at least 1, got 0" in result.stderr
+
+
 def test_commands_without_run_flags_refuse_extra_arguments():
     result = mox("nets", "--num_gpus=2")
     assert result.returncode == 2

@@ -22,6 +22,9 @@ from mox_core.commands import artifacts, data
 from mox_core.constants import ModeKeys
 
 DEFAULT_EPOCHS = 10
+#: the most TensorBoard points a ``mox train`` run writes per curve when --summary-every is not
+#: given (plus the final step, which every run writes)
+SUMMARY_POINTS = 200
 #: learning rates for --optimizer when neither --learning-rate nor --lr-strategy is given
 _DEFAULT_LR = {"adam": 0.001, "rmsprop": 0.001, "adadelta": 1.0}
 
@@ -51,6 +54,39 @@ def _image_size(net: str, asked: int | None, info: artifacts.ModelInfo | None = 
     if info is not None and info.image_size:
         return info.image_size
     return int(get_model_meta(net).default_image_size)
+
+
+def summary_every(max_steps: int) -> int:
+    """Steps between TensorBoard points for a run of ``max_steps`` steps (``--summary-every``'s
+    default): between ``SUMMARY_POINTS / 2`` and ``SUMMARY_POINTS`` points whatever the length,
+    so a 60-step try and a 100,000-step job both draw readable curves; a run of up to
+    ``SUMMARY_POINTS`` steps gets every step, never sparser than its log lines.
+
+    It counts the run's whole length (``max_steps`` is the global step to reach), so a resumed
+    run keeps the spacing of the run it continues. mox.run keeps MoXing's fixed
+    ``save_summary_steps=100``: its caller chose that API; a CLI user never chose a cadence.
+    """
+    if max_steps < 1:
+        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+    return math.ceil(max_steps / SUMMARY_POINTS)
+
+
+def _summary_folder(folder: str) -> str | None:
+    """``folder`` when eval may write its TensorBoard point there (beside the training curves),
+    else ``None``: evaluating someone else's read-only checkpoint still works, without it."""
+    import uuid
+
+    import tensorflow.compat.v1 as tf
+
+    probe = f"{folder.rstrip('/')}/.mox-write-test-{uuid.uuid4().hex}"
+    try:
+        with tf.io.gfile.GFile(probe, "w") as handle:
+            handle.write("")
+        tf.io.gfile.remove(probe)
+    except (tf.errors.OpError, OSError) as exc:
+        tf.logging.warning("Not writing the eval summary to %s (not writable: %s)", folder, exc)
+        return None
+    return folder
 
 
 def _show_info_logs() -> None:
@@ -197,14 +233,20 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
           learning_rate: float | None = None, lr_strategy: str | None = None,
           image_size: int | None = None, checkpoint: str | None = None,
           weight_decay: float = 0.0001, log_every: int = 10, progress: bool = True,
-          skip_corrupt: bool = False) -> dict[str, float]:
-    """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics."""
+          skip_corrupt: bool = False, summary_steps: int | None = None) -> dict[str, float]:
+    """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics.
+
+    TensorBoard points come every ``summary_steps`` steps, by default :func:`summary_every` of
+    the run's length, and at the final step.
+    """
     import mox_core as mox
 
     if not log_dir:
         raise ValueError("--log-dir is required: the folder for checkpoints and summaries")
     if batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
+    if summary_steps is not None and summary_steps < 1:
+        raise ValueError(f"--summary-every must be at least 1, got {summary_steps}")
     _show_info_logs()
     net = _network(net)
     kept = artifacts.read(artifacts.absolute(log_dir), "--log-dir")
@@ -228,6 +270,8 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
         max_steps = epochs * math.ceil(samples / global_batch)
     if max_steps < 1:
         raise ValueError(f"--max-steps must be at least 1, got {max_steps}")
+    if summary_steps is None:
+        summary_steps = summary_every(max_steps)
     optimizer_fn = _optimizer_fn(optimizer, learning_rate, lr_strategy, samples, global_batch)
     info = artifacts.ModelInfo(net, size, labels, artifacts.absolute(log_dir))
     info.write()
@@ -237,7 +281,8 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
         model_fn=make_model_fn(net, len(labels), size, weight_decay, hooks=[hook]),
         optimizer_fn=optimizer_fn, run_mode=ModeKeys.TRAIN, batch_size=global_batch,
         auto_batch=False, log_dir=log_dir, max_number_of_steps=max_steps,
-        checkpoint_path=checkpoint, log_every_n_steps=log_every)
+        checkpoint_path=checkpoint, log_every_n_steps=log_every,
+        save_summary_steps=summary_steps)
 
 
 def _labels_of(dataset: Any, source: data.DataSource) -> list[str]:
@@ -253,7 +298,11 @@ def _labels_of(dataset: Any, source: data.DataSource) -> list[str]:
 
 def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size: int = 32,
              image_size: int | None = None, skip_corrupt: bool = False) -> dict[str, float]:
-    """Accuracy and loss of the checkpoint on ``data_path`` (every sample once)."""
+    """Accuracy and loss of the checkpoint on ``data_path`` (every sample once).
+
+    They are also written for TensorBoard to ``eval/`` in the checkpoint's folder (mox train's
+    ``--log-dir``), at the checkpoint's step, so they appear in the training charts.
+    """
     import mox_core as mox
 
     _show_info_logs()
@@ -270,7 +319,7 @@ def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size
     return mox.run(input_fn=_input_fn(dataset, ["image", "label"]),
                    model_fn=make_model_fn(net, len(info.labels), size),
                    run_mode=ModeKeys.EVAL, batch_size=global_batch, auto_batch=False,
-                   checkpoint_path=prefix)
+                   checkpoint_path=prefix, log_dir=_summary_folder(info.folder))
 
 
 def export(checkpoint: str, log_dir: str, net: str | None = None,
@@ -410,7 +459,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     learning_rate=args.learning_rate, lr_strategy=args.lr_strategy,
                     image_size=args.image_size, checkpoint=args.checkpoint,
                     weight_decay=args.weight_decay, log_every=args.log_every,
-                    progress=not args.quiet, skip_corrupt=args.skip_corrupt)
+                    progress=not args.quiet, skip_corrupt=args.skip_corrupt,
+                    summary_steps=args.summary_every)
     print_metrics(metrics)
     print(f"checkpoints and TensorBoard summaries: {args.log_dir}")
     return 0
@@ -488,6 +538,10 @@ def register(sub: Any) -> None:
                    help="L2 weight decay of the network (default 0.0001)")
     p.add_argument("--log-every", type=int, default=10, metavar="N",
                    help="log a step line every N steps (default 10)")
+    p.add_argument("--summary-every", type=int, default=None, metavar="N",
+                   help=f"write TensorBoard points every N steps (default: at most "
+                        f"{SUMMARY_POINTS} a run, whatever its length); the final step is "
+                        f"always written")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train, framework_flags=True)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow.compat.v1 as tf
+from tensorflow.python.training import training_util
 
 from mox_core.constants import ExportKeys, ModeKeys
 from mox_core.datasets.pipeline import naming_bad_images
@@ -382,7 +383,11 @@ def _train_op(config: _Config, specs: list[ModelSpec], global_step,
     if sync is not None:
         return sync.train_step(updates, update_ops)
     applies = [optimizer.apply_gradients(grads_and_vars) for optimizer, grads_and_vars in updates]
-    with tf.control_dependencies(applies + update_ops):
+    # The global-step read that TensorFlow's step hooks fetch with each step (summaries,
+    # checkpoints) happens before the increment, as tf.estimator orders it; unordered, a hook
+    # reads the old or the new value by chance and its every-n steps shift by one at random.
+    read = training_util._get_or_create_global_step_read()
+    with tf.control_dependencies(applies + update_ops + [read]):
         new_step = global_step.assign_add(1)
     return tf.identity(new_step - 1, name="mox_step")
 
@@ -443,13 +448,64 @@ def _format_line(step: int, global_step: int, rate: float, values: dict[str, flo
     return "\t".join(parts)
 
 
+def summary_tag(name: str) -> str:
+    """The TensorBoard tag of a ``log_info`` name, the same in training and in EVAL, so the eval
+    run's point lands in the training curve's chart."""
+    return name.replace(" ", "_")
+
+
 def _summary_op(log_tensors: dict[str, tf.Tensor]):
+    """One ``Summary`` of every ``log_info`` scalar, tagged exactly :func:`summary_tag`.
+
+    ``tf.summary.scalar`` would prefix its name scope and rename a tag whose op name is taken
+    (``loss_1``), and then the eval metrics (tagged by name) would sit in charts of their own.
+    A non-scalar value is averaged, as the log line does.
+    """
     if not log_tensors:
         return None
     with tf.name_scope("mox_summaries"):
-        summaries = [tf.summary.scalar(name.replace(" ", "_"), tf.cast(value, tf.float32))
-                     for name, value in log_tensors.items()]
-    return tf.summary.merge(summaries)
+        values = [tf.reduce_mean(tf.cast(value, tf.float32)) for value in log_tensors.values()]
+        return tf.raw_ops.ScalarSummary(tags=[summary_tag(name) for name in log_tensors],
+                                        values=tf.stack(values))
+
+
+class _SummarySaverHook(tf.train.SummarySaverHook):
+    """TensorFlow's ``SummarySaverHook`` (every ``save_steps`` steps from the first), which also
+    writes the run's last step, so a curve ends where training ended.
+
+    The stock hook's last point can be ``save_steps - 1`` steps before the end. This one fetches
+    the summary with every step -- a few scalars, in the run that already fetches the global step
+    for the stock hook, so it costs next to nothing -- keeps the newest, and at ``end`` writes it
+    at the final global step unless the cadence has just written that step. Keeping the newest
+    rather than evaluating again at the end is what makes it work whatever ended the run:
+    ``max_number_of_steps``, a hook's ``request_stop`` (early stopping, a divergence guard), or
+    the input running out (the failed step made no update and no summary; the one before it is
+    the last step). The points are the same values the cadence would have written there.
+
+    It reads the stock hook's own state (``_timer``, ``_summary_writer``, ``_global_step_tensor``,
+    set by ``begin``), which tf.compat.v1 has kept unchanged since TF 1.x, rather than keeping a
+    second writer or a second copy of the cadence that could disagree with it.
+    """
+
+    def begin(self):
+        super().begin()
+        self._newest = None
+
+    def before_run(self, run_context):
+        request = super().before_run(run_context)
+        return tf.train.SessionRunArgs({**request.fetches, "summary": self._get_summary_op()})
+
+    def after_run(self, run_context, run_values):
+        super().after_run(run_context, run_values)
+        self._newest = run_values.results["summary"]
+
+    def end(self, session=None):
+        if self._newest is not None and session is not None and self._summary_writer:
+            final = int(session.run(self._global_step_tensor))
+            if final != self._timer.last_triggered_step():
+                for summary in self._newest:
+                    self._summary_writer.add_summary(summary, final)
+        super().end(session)
 
 
 def _user_hooks(specs: list[ModelSpec], inter: bool) -> list[AggregativeSessionRunHook]:
@@ -544,7 +600,7 @@ def _train(config: _Config, cluster: Cluster | None = None):
                 scaffold=scaffold))
             summary = _summary_op(log_tensors)
             if config.save_summary_steps and summary is not None:
-                hooks.append(tf.train.SummarySaverHook(
+                hooks.append(_SummarySaverHook(
                     save_steps=config.save_summary_steps, output_dir=log_dir,
                     summary_op=summary))
         master = server.target if server is not None else ""
@@ -630,8 +686,12 @@ def _evaluate(config: _Config) -> dict[str, float]:
 
 
 def _write_eval_summary(config: _Config, means: dict[str, float]) -> None:
+    """Write the eval means to ``log_dir/eval`` at the evaluated checkpoint's global step: with
+    the training tags, TensorBoard draws them as the run ``eval`` in the training charts, at the
+    step where the training curve has its point for that checkpoint."""
     step = checkpoints.checkpoint_global_step(config.checkpoint_path) or 0
-    summary = tf.Summary(value=[tf.Summary.Value(tag=k, simple_value=v) for k, v in means.items()])
+    summary = tf.Summary(value=[tf.Summary.Value(tag=summary_tag(k), simple_value=v)
+                                for k, v in means.items()])
     with tf.Graph().as_default():  # FileWriter refuses to run eagerly
         writer = tf.summary.FileWriter(os.path.join(config.log_dir, "eval"))
         writer.add_summary(summary, step)

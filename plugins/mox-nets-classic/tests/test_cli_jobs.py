@@ -64,7 +64,7 @@ def test_log_dir_opens_in_tensorboard_with_scalars_and_the_graph(trained):
         for event in tf.train.summary_iterator(path):
             tags.update(value.tag for value in event.summary.value)
             graphs += bool(event.graph_def)
-    assert {"mox_summaries/loss", "mox_summaries/accuracy"} <= tags
+    assert {"loss", "accuracy"} <= tags
     assert graphs >= 1
     graph = tf.GraphDef()
     event = next(e for p in glob.glob(str(trained["log"] / "events.out.tfevents.*"))
@@ -73,12 +73,33 @@ def test_log_dir_opens_in_tensorboard_with_scalars_and_the_graph(trained):
     assert any(node.name.startswith("LeNet/") for node in graph.node)
 
 
+def points(folder, tag):
+    """The steps of ``tag``'s TensorBoard points in ``folder``'s event files."""
+    return [event.step for path in sorted(glob.glob(str(folder / "events.out.tfevents.*")))
+            for event in tf.train.summary_iterator(path)
+            for value in event.summary.value if value.tag == tag]
+
+
+def test_a_short_run_has_a_tensorboard_point_every_step_up_to_its_last(trained):
+    for tag in ("loss", "accuracy"):
+        assert points(trained["log"], tag) == list(range(1, 81))
+
+
+def test_summary_every_sets_the_cadence_and_the_last_step_is_written_too(trained, tmp_path):
+    mox("train", "--net", "lenet", "--data", trained["train"], "--log-dir", tmp_path,
+        "--max-steps", 12, "--batch-size", 8, "--summary-every", 5, "--quiet")
+    assert points(tmp_path, "loss") == [1, 6, 11, 12]
+
+
 def test_eval_prints_accuracy_of_the_trained_model(trained):
     result = mox("eval", "--net", "lenet", "--data", trained["eval"],
                  "--checkpoint", trained["log"])
     accuracy = float(ACCURACY.search(result.stdout).group(1))
     assert accuracy >= 0.6, result.stdout  # 4 classes: chance is 0.25
     assert "over 40 samples" in result.stderr
+    # beside the training curves (the same tags), at the step of the checkpoint it evaluated
+    for tag in ("loss", "accuracy"):
+        assert set(points(trained["log"] / "eval", tag)) == {80}
 
 
 def read_csv(path):

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import csv
+import glob
 import re
 import shutil
 import subprocess
 import sys
 
 import pytest
+import tensorflow.compat.v1 as tf
 
 pytestmark = pytest.mark.slow
+
+
+def points(folder, tag):
+    """The steps of ``tag``'s TensorBoard points in ``folder``'s event files."""
+    return [event.step for path in sorted(glob.glob(str(folder / "events.out.tfevents.*")))
+            for event in tf.train.summary_iterator(path)
+            for value in event.summary.value if value.tag == tag]
 
 
 def test_demo_trains_evaluates_exports_and_predicts_from_the_export(tmp_path):
@@ -35,6 +44,10 @@ def test_demo_trains_evaluates_exports_and_predicts_from_the_export(tmp_path):
     assert len(rows) == 40  # 10 eval images per class
     right = sum(row["image"].split("/")[0] == row["label_1"] for row in rows)
     assert right / len(rows) == pytest.approx(accuracy, abs=0.03)
+    # TensorBoard: a 100-step run has a point every step; eval sits at the last one
+    log_dir = tmp_path / "demo" / "train"
+    assert points(log_dir, "accuracy") == list(range(1, 101))
+    assert points(log_dir / "eval", "accuracy") == [100]
 
 
 def test_demo_refuses_a_folder_that_is_not_an_earlier_demo(tmp_path):
