@@ -171,3 +171,19 @@ def test_a_cache_folder_of_another_user_is_refused(tmp_path):
     with pytest.raises(ValueError, match=f"dataset cache folder '{planted}' belongs to another "
                                          f"user \\(uid 4242"):
         cache_dataset(data, tmp_path / "cache")
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_the_cli_data_of_train_eval_and_predict_follows_links_only_when_asked(layout, follow):
+    # `mox train|eval|predict --data DIR [--follow-symlinks]` open their data this way
+    from mox_core.commands import data as cli_data
+
+    folder, _ = layout
+    source = cli_data.locate(str(folder), "train", follow_symlinks=follow)
+    dataset = cli_data.open_dataset(source, batch_size=2, image_size=8, training=False,
+                                    augmentation_fn=None, num_epochs=1)
+    assert dataset.metadata.labels_list == (["a", "b", "c", "private"] if follow
+                                            else ["a", "b", "c"])
+    assert (("a/innocent.jpg", 0) in dataset.metadata.samples) == follow
+    predict = cli_data.locate(str(folder / "a"), "predict", follow_symlinks=follow)
+    assert ("innocent.jpg" in predict.images) == follow

@@ -38,15 +38,23 @@ class DataSource:
     base_dir: str
     file_pattern: str | None = None  # TFRecords only
     images: list[str] = dataclasses.field(default_factory=list)  # IMAGES only
+    follow_symlinks: bool = False  # also read what links in the folder lead to outside it
 
 
 def _is_pattern(path: str) -> bool:
     return any(ch in os.path.basename(path) for ch in "*?[") or path.endswith(".tfrecord")
 
 
-def locate(path: str, command: str) -> DataSource:
+def locate(path: str, command: str, follow_symlinks: bool = False) -> DataSource:
     """What ``--data path`` holds, for ``command`` (train, eval or predict); clear errors for a
-    missing path, an empty folder, or images without class folders where labels are needed."""
+    missing path, an empty folder, or images without class folders where labels are needed.
+    ``follow_symlinks`` (``--follow-symlinks``): links leading out of the folder are read too."""
+    source = _locate(path, command, follow_symlinks)
+    source.follow_symlinks = follow_symlinks
+    return source
+
+
+def _locate(path: str, command: str, follow_symlinks: bool) -> DataSource:
     if not path:
         raise ValueError("--data is empty: give a folder of class folders or of TFRecords")
     if _is_pattern(path):
@@ -61,7 +69,8 @@ def locate(path: str, command: str) -> DataSource:
                          f"of TFRecords, or a TFRecord file pattern")
     # links out of the folder are not followed (see ImageClassificationRawMetadata); a linked
     # class folder still makes class folders of it, so that the dataset names what it left out
-    listing = fs.list_folder(path, check_dirs=True, inside=fs.confinement_root(path, False))
+    listing = fs.list_folder(path, check_dirs=True,
+                             inside=fs.confinement_root(path, follow_symlinks))
     records = [f for f in listing.files if f.endswith(".tfrecord")]
     if listing.dirs or any(os.path.isdir(target) for _, target in listing.outside):
         return DataSource(path, RAW, path)
@@ -148,7 +157,8 @@ def open_dataset(source: DataSource, *, batch_size: int, image_size: int, traini
     if source.kind == RAW:
         try:
             meta = datasets.ImageClassificationRawMetadata(
-                source.base_dir, labels_filename=labels_path or "labels.txt")
+                source.base_dir, labels_filename=labels_path or "labels.txt",
+                follow_symlinks=source.follow_symlinks)
         except ValueError as exc:
             if labels_path is None or "labels file" not in str(exc):
                 raise

@@ -233,7 +233,8 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
           learning_rate: float | None = None, lr_strategy: str | None = None,
           image_size: int | None = None, checkpoint: str | None = None,
           weight_decay: float = 0.0001, log_every: int = 10, progress: bool = True,
-          skip_corrupt: bool = False, summary_steps: int | None = None) -> dict[str, float]:
+          skip_corrupt: bool = False, summary_steps: int | None = None,
+          follow_symlinks: bool = False) -> dict[str, float]:
     """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics.
 
     TensorBoard points come every ``summary_steps`` steps, by default :func:`summary_every` of
@@ -254,7 +255,7 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
         raise ValueError(f"--log-dir {log_dir!r} holds a {kept.net!r} model; resume it with "
                          f"--net {kept.net} or train {net!r} into a new --log-dir")
     size = _image_size(net, image_size, kept)
-    source = data.locate(data_path, "train")
+    source = data.locate(data_path, "train", follow_symlinks)
     global_batch = batch_size * _towers()
     if kept is not None:
         data.check_same_labels(source, kept.labels, kept.labels_path)
@@ -297,7 +298,8 @@ def _labels_of(dataset: Any, source: data.DataSource) -> list[str]:
 
 
 def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size: int = 32,
-             image_size: int | None = None, skip_corrupt: bool = False) -> dict[str, float]:
+             image_size: int | None = None, skip_corrupt: bool = False,
+             follow_symlinks: bool = False) -> dict[str, float]:
     """Accuracy and loss of the checkpoint on ``data_path`` (every sample once).
 
     They are also written for TensorBoard to ``eval/`` in the checkpoint's folder (mox train's
@@ -309,7 +311,7 @@ def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size
     prefix, info = _checkpoint_info(checkpoint, net)
     net = _network(net, info)
     size = _image_size(net, image_size, info)
-    source = data.locate(data_path, "eval")
+    source = data.locate(data_path, "eval", follow_symlinks)
     data.check_same_labels(source, info.labels, info.labels_path)
     global_batch = batch_size * _towers()
     dataset = data.open_dataset(
@@ -347,7 +349,7 @@ def export(checkpoint: str, log_dir: str, net: str | None = None,
 
 def predict(data_path: str, checkpoint: str, output: str, net: str | None = None,
             top_k: int = 5, batch_size: int = 32, image_size: int | None = None,
-            skip_corrupt: bool = False) -> int:
+            skip_corrupt: bool = False, follow_symlinks: bool = False) -> int:
     """Write ``output`` (CSV: image, then label and score of the top ``top_k`` classes) for
     every image of ``data_path``; ``checkpoint`` is a training checkpoint or an exported
     SavedModel. Returns the number of images."""
@@ -364,7 +366,7 @@ def predict(data_path: str, checkpoint: str, output: str, net: str | None = None
         prefix, info = _checkpoint_info(checkpoint, net)
     net = _network(net, info)
     size = info.image_size if saved_model else _image_size(net, image_size, info)
-    source = data.locate(data_path, "predict")
+    source = data.locate(data_path, "predict", follow_symlinks)
     global_batch = batch_size * (1 if saved_model else _towers())
     augmentation = None if saved_model else _augmentation(net, ModeKeys.EVAL, size)
     dataset = data.open_dataset(source, batch_size=global_batch, image_size=size,
@@ -460,7 +462,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     image_size=args.image_size, checkpoint=args.checkpoint,
                     weight_decay=args.weight_decay, log_every=args.log_every,
                     progress=not args.quiet, skip_corrupt=args.skip_corrupt,
-                    summary_steps=args.summary_every)
+                    summary_steps=args.summary_every, follow_symlinks=args.follow_symlinks)
     print_metrics(metrics)
     print(f"checkpoints and TensorBoard summaries: {args.log_dir}")
     return 0
@@ -469,14 +471,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     print_metrics(evaluate(args.data, args.checkpoint, net=args.net,
                             batch_size=args.batch_size, image_size=args.image_size,
-                            skip_corrupt=args.skip_corrupt))
+                            skip_corrupt=args.skip_corrupt,
+                            follow_symlinks=args.follow_symlinks))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     rows = predict(args.data, args.checkpoint, args.output, net=args.net, top_k=args.top_k,
                    batch_size=args.batch_size, image_size=args.image_size,
-                   skip_corrupt=args.skip_corrupt)
+                   skip_corrupt=args.skip_corrupt, follow_symlinks=args.follow_symlinks)
     print(f"wrote {rows} predictions to {args.output}")
     return 0
 
@@ -507,6 +510,10 @@ def _common(parser: argparse.ArgumentParser, net_required: bool, data: bool = Tr
         parser.add_argument("--skip-corrupt", action="store_true",
                             help="skip images that cannot be read or decoded, each named in a "
                                  "warning (default: stop with an error naming the file)")
+        parser.add_argument("--follow-symlinks", action="store_true",
+                            help="also read files and class folders that symbolic links in the "
+                                 "data folder lead to outside it (default: left out, named in "
+                                 "a warning)")
 
 
 def register(sub: Any) -> None:

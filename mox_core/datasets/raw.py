@@ -169,7 +169,7 @@ def warn_links_outside(base_dir: str, links: list[tuple[str, str]]) -> None:
     if links:
         logs.warning(
             "Left out %d symbolic links in %s that lead out of the dataset folder: %s. Pass "
-            "follow_symlinks=True (mox convert: --follow-symlinks) to read them", len(links),
+            "follow_symlinks=True (on the mox command line: --follow-symlinks) to read them", len(links),
             base_dir, logs.first_few([f"{rel} -> {target}" for rel, target in links]))
 
 
