@@ -34,11 +34,10 @@ from __future__ import annotations
 import posixpath
 import weakref
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from mox_core.datasets import fs, logs
-from mox_core.datasets.tfrecord import COUNTING_MESSAGE, count_records
+from mox_core.datasets import fs
+from mox_core.datasets.tfrecord import count_samples, match_files
 
 __all__ = ["GenericTFRecordDataset", "get_tfrecord"]
 
@@ -89,17 +88,11 @@ class GenericTFRecordDataset:
                              f"{shuffle_buffer_size!r}")
         self.shuffle_buffer_size = shuffle_buffer_size
         self.seed = seed
-        self.files = [f for f in fs.glob(fs.join(dataset_dir, file_pattern)) if not fs.isdir(f)]
-        if not self.files:
-            raise ValueError(f"get_tfrecord: no file in {dataset_dir!r} matches the pattern "
-                             f"{file_pattern!r}")
-        if num_samples is None:
-            logs.info(COUNTING_MESSAGE)
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                num_samples = sum(pool.map(count_records, self.files))
-        self.num_samples = int(num_samples)
-        logs.info("Total %d files found in %s matching %s ; Total number of samples is %d",
-                  len(self.files), dataset_dir, file_pattern, self.num_samples)
+        try:
+            self.files = match_files(dataset_dir, file_pattern)
+        except ValueError as exc:
+            raise ValueError(f"get_tfrecord: {exc}") from None
+        self.num_samples = count_samples(self.files, dataset_dir, file_pattern, num_samples)
         if redirect_dir:
             prefix = dataset_dir.rstrip("/") + "/"
             self._read_files = [

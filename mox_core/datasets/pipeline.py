@@ -360,15 +360,7 @@ class ImageDatasetBase:
 
     @staticmethod
     def _iterate(dataset: Any) -> dict:
-        import tensorflow as tf
-
-        tf1 = tf.compat.v1
-        try:
-            iterator = tf1.data.make_one_shot_iterator(dataset)
-        except ValueError:  # the pipeline captures a stateful resource (e.g. a lookup table)
-            iterator = tf1.data.make_initializable_iterator(dataset)
-            tf1.add_to_collection(tf1.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
-        return iterator.get_next()
+        return next_element(dataset)
 
     # -- shared helpers for subclasses ---------------------------------------------------------
 
@@ -377,6 +369,22 @@ class ImageDatasetBase:
         if shuffle and self.shuffle_buffer_size > 1:
             dataset = dataset.shuffle(self.shuffle_buffer_size, reshuffle_each_iteration=True)
         return dataset
+
+
+def next_element(dataset: Any) -> Any:
+    """``get_next()`` of an iterator over ``dataset`` in the default graph: one-shot (nothing to
+    initialise), or initializable with its initializer in ``TABLE_INITIALIZERS`` (which every
+    MonitoredSession, hence ``mox.run``, runs) when the pipeline captures a stateful resource
+    such as a lookup table, where one-shot iterators are not allowed."""
+    import tensorflow as tf
+
+    tf1 = tf.compat.v1
+    try:
+        iterator = tf1.data.make_one_shot_iterator(dataset)
+    except ValueError:
+        iterator = tf1.data.make_initializable_iterator(dataset)
+        tf1.add_to_collection(tf1.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
+    return iterator.get_next()
 
 
 @contextlib.contextmanager

@@ -59,6 +59,27 @@ def count_records(path: str) -> int:
     return count
 
 
+def match_files(base_dir: str, file_pattern: str) -> list[str]:
+    """The files matching ``file_pattern`` in ``base_dir``, sorted; an error naming both when
+    there is none."""
+    files = [f for f in fs.glob(fs.join(base_dir, file_pattern)) if not fs.isdir(f)]
+    if not files:
+        raise ValueError(f"no file in {base_dir!r} matches the pattern {file_pattern!r}")
+    return files
+
+
+def count_samples(files: list[str], base_dir: str, file_pattern: str,
+                  num_samples: int | None) -> int:
+    """``num_samples``, or the records of ``files`` counted (MoXing's log lines either way)."""
+    if num_samples is None:
+        logs.info(COUNTING_MESSAGE)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            num_samples = sum(pool.map(count_records, files))
+    logs.info("Total %d files found in %s matching %s ; Total number of samples is %d",
+              len(files), base_dir, file_pattern, int(num_samples))
+    return int(num_samples)
+
+
 class ImageClassificationTFRecordMetadata:
     """The TFRecord files of one split, their sample count and the class names.
 
@@ -82,9 +103,7 @@ class ImageClassificationTFRecordMetadata:
         self.base_dir = base_dir
         self.file_pattern = file_pattern
         self.redirect_dir = redirect_dir or None
-        self.files = [f for f in fs.glob(fs.join(base_dir, file_pattern)) if not fs.isdir(f)]
-        if not self.files:
-            raise ValueError(f"no file in {base_dir!r} matches the pattern {file_pattern!r}")
+        self.files = match_files(base_dir, file_pattern)
         self.channels = 3
         self.image_shape: tuple[int, int, int] | None = None
         labels_path = labels_file_path(base_dir, label_map_file)
@@ -92,13 +111,7 @@ class ImageClassificationTFRecordMetadata:
                  if labels_path else [])
         self.labels_to_names: dict[int, str] = dict(enumerate(names))
         self.num_classes = int(num_classes) if num_classes else len(names)
-        if num_samples is None:
-            logs.info(COUNTING_MESSAGE)
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                num_samples = sum(pool.map(count_records, self.files))
-        self.num_samples = int(num_samples)
-        logs.info("Total %d files found in %s matching %s ; Total number of samples is %d",
-                  len(self.files), base_dir, file_pattern, self.num_samples)
+        self.num_samples = count_samples(self.files, base_dir, file_pattern, num_samples)
 
     @property
     def total_num_samples(self) -> int:

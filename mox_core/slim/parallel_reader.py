@@ -152,12 +152,9 @@ def iterate(dataset: Any) -> Any:
         raise RuntimeError("slim readers build graph tensors: call them inside a tf.Graph (an "
                            "input_fn run by mox.run, or `with tf.Graph().as_default():` around "
                            "a tf.compat.v1.Session)")
-    try:
-        iterator = tf1.data.make_one_shot_iterator(dataset)
-    except ValueError:  # the pipeline captures a stateful resource (e.g. a lookup table)
-        iterator = tf1.data.make_initializable_iterator(dataset)
-        tf1.add_to_collection(tf1.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
-    return iterator.get_next()
+    from mox_core.datasets.pipeline import next_element
+
+    return next_element(dataset)
 
 
 def parallel_read(data_sources: str | Sequence[str], reader_class: Any = None,
