@@ -16,6 +16,9 @@ from typing import Any
 from mox_core.hookspecs import hookimpl  # isort: skip
 from mox_core.constants import ExportKeys, ModeKeys, NetworkKeys, PreprocessingKeys  # isort: skip
 from mox_core.flags import get_flag, set_flag  # isort: skip
+from mox_core import console_logging  # isort: skip
+
+console_logging.install()  # under tf.app.run(main), each log line printed once
 
 __all__ = [
     "ExportKeys",

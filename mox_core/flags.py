@@ -41,7 +41,6 @@ from typing import Any
 
 from absl import flags as absl_flags
 
-from mox_core import console_logging
 from mox_core.registry import FlagSpec
 
 FLAGS = absl_flags.FLAGS
@@ -210,6 +209,4 @@ def _let_scripts_redefine_absl_flags() -> None:
 
 
 _let_scripts_redefine_absl_flags()
-# absl.logging is imported above anyway: under tf.app.run, print each log line once
-console_logging.install()
 define_flags()
