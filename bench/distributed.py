@@ -50,15 +50,6 @@ def _worker_main() -> None:
                 print(f"BENCH steps={self.count - flags.warmup} "
                       f"seconds={time.perf_counter() - self.start:.6f}", flush=True)
 
-        def support_aggregation(self):
-            return False
-
-        def support_sync_workers(self):
-            return False
-
-        def run_inter_mode(self):
-            return False
-
     rng = np.random.default_rng(0)
     images = rng.normal(size=(1024, 784)).astype("float32")
     labels = rng.integers(0, 10, size=1024).astype("int64")

@@ -188,15 +188,6 @@ def mox_run(pairing: Pairing, threads: int, log_dir: str | None) -> None:
         def after_run(self, run_context, run_values):
             pairing.step_done()
 
-        def support_aggregation(self):
-            return False
-
-        def support_sync_workers(self):
-            return False
-
-        def run_inter_mode(self):
-            return False
-
     def model_fn(inputs, mode):
         loss, accuracy = mlp(*inputs)
         return mox.ModelSpec(loss=loss, log_info={"loss": loss, "accuracy": accuracy},

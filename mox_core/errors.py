@@ -8,11 +8,20 @@ command line prints :meth:`DataError.describe` with its own spelling (``--skip-c
 It is a ``tf.errors.InvalidArgumentError`` (what TensorFlow raised before mox named the file, so
 existing ``except`` clauses keep working) and a ``ValueError`` (what mox raises for bad input
 found outside a session).
+
+Bad data found *while a session runs* surfaces as a TensorFlow error from deep inside an input
+pipeline, which rarely names the file. Whoever builds a pipeline into a graph knows how to read
+such an error, so it registers an *explainer* for that graph (:func:`add_explainer`); whoever
+runs the graph wraps its session in :func:`explain_data_errors`, which turns an error an
+explainer recognises into the :class:`DataError` it returns. The two sides never import each
+other: ``mox.run`` knows nothing of the datasets, the datasets nothing of ``mox.run``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import weakref
+from collections.abc import Callable, Iterator
 
 import tensorflow as tf
 
@@ -59,6 +68,16 @@ class DataError(tf.errors.InvalidArgumentError, ValueError):
             text += f", or pass {spell(self.skip_option)} to skip such files"
         return text + "."
 
+    @classmethod
+    def message_around(cls, **details) -> tuple[str, str, str]:
+        """The message of such an error cut around its path and reason: the text before the
+        path, between path and reason, and after the reason. For a message put together where
+        path and reason are only known later (``tf.strings.join`` in an input pipeline), so it
+        reads exactly as the raised error would."""
+        marker = "\0"
+        before, between, after = cls(marker, marker, **details).message.split(marker)
+        return before, between, after
+
     def __reduce__(self):  # picklable across processes, like TensorFlow's own errors
         return (_rebuild, (self.path, self.reason, self.subject, self.also,
                            self.also_incomplete, self.action, self.skip_option))
@@ -67,3 +86,40 @@ class DataError(tf.errors.InvalidArgumentError, ValueError):
 def _rebuild(path, reason, subject, also, also_incomplete, action, skip_option) -> DataError:
     return DataError(path, reason, subject=subject, also=also, also_incomplete=also_incomplete,
                      action=action, skip_option=skip_option)
+
+
+#: what explains a TensorFlow error: a DataError naming the data at fault, or None (not mine)
+Explainer = Callable[[tf.errors.OpError], "DataError | None"]
+
+#: graph -> the explainers registered for it, in registration order
+_EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def add_explainer(graph, explain: Explainer) -> None:
+    """Ask ``explain`` about the TensorFlow errors raised while ``graph`` runs inside
+    :func:`explain_data_errors` (once, however often it is added).
+
+    ``explain`` lives as long as ``graph``: it must not hold the graph or its tensors (that
+    would keep the graph alive for good); hold such things through a ``weakref``.
+    """
+    explainers = _EXPLAINERS.setdefault(graph, [])
+    if explain not in explainers:
+        explainers.append(explain)
+
+
+@contextlib.contextmanager
+def explain_data_errors(graph) -> Iterator[None]:
+    """Around a session that runs ``graph``: a TensorFlow error that one of the graph's
+    explainers recognises becomes the :class:`DataError` it returns (raised from the original);
+    any other error passes unchanged. ``mox.run`` wraps its sessions in it; wrap a session of
+    your own that reads mox's datasets the same way."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        if isinstance(error, DataError):
+            raise
+        for explain in list(_EXPLAINERS.get(graph, ())):
+            explained = explain(error)
+            if explained is not None:
+                raise explained from error
+        raise

@@ -62,15 +62,6 @@ class Pace(mox.AggregativeSessionRunHook):
     def after_run(self, run_context, run_values):
         time.sleep(self.seconds)
 
-    def support_aggregation(self):
-        return False
-
-    def support_sync_workers(self):
-        return False
-
-    def run_inter_mode(self):
-        return False
-
 
 def _pace_hooks():
     return [Pace(FLAGS.pace)] if FLAGS.pace else []

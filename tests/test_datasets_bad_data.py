@@ -25,6 +25,7 @@ from test_datasets_support import (
 
 import mox_core as mox
 from mox_core.datasets.labels import parse_labels
+from mox_core.errors import DataError, cli_spelling, explain_data_errors
 
 COUNTS = {"a": 3, "b": 3}
 
@@ -141,21 +142,45 @@ def test_find_undecodable_names_a_file_damaged_inside(data, filename):
 
 def test_naming_bad_images_around_a_session_of_your_own(data):
     """What mox.run and mox predict do around their sessions, usable around any session."""
-    from mox_core.datasets.pipeline import naming_bad_images
-
     bad = data / "b" / "inside.png"
     bad.write_bytes(DAMAGED_INSIDE["inside.png"])
     meta = mox.ImageClassificationRawMetadata(str(data))
     with tf.Graph().as_default() as graph:
         image = mox.ImageClassificationRawDataset(meta, num_epochs=1, image_size=8).get("image")
         with pytest.raises(tf.errors.InvalidArgumentError,
-                           match=f"^mox: cannot decode image file {bad}: the file is truncated"):
-            with naming_bad_images(graph):
+                           match=f"^mox: cannot decode image file {bad}: the file is truncated"
+                           ) as raised:
+            with explain_data_errors(graph):
                 drain(image)
+    assert isinstance(raised.value, DataError)
+    assert (raised.value.path, raised.value.reason) == (str(bad), "the file is truncated or corrupt")
     with tf.Graph().as_default() as graph:  # other errors pass through untouched
-        with pytest.raises(tf.errors.InvalidArgumentError, match="must be positive"):
-            with naming_bad_images(graph), tf.compat.v1.Session() as session:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must be positive") as raised:
+            with explain_data_errors(graph), tf.compat.v1.Session() as session:
                 session.run(tf.debugging.assert_positive(tf.constant(-1.0), "must be positive"))
+    assert not isinstance(raised.value, DataError)
+
+
+def test_a_file_the_pipeline_names_becomes_a_typed_error_around_a_session(data):
+    """The in-graph check can only stop the pipeline with TensorFlow's error; around the
+    session, the error is the DataError whose words that error carried."""
+    bad = data / "a" / "empty.jpg"
+    bad.write_bytes(b"")
+    meta = mox.ImageClassificationRawMetadata(str(data))
+    with tf.Graph().as_default() as graph:
+        image = mox.ImageClassificationRawDataset(meta, num_epochs=1, image_size=8).get("image")
+        with pytest.raises(tf.errors.InvalidArgumentError) as untyped:
+            drain(image)
+        with pytest.raises(DataError) as typed:
+            with explain_data_errors(graph):
+                drain(image)
+    words = (f"cannot decode image file {bad}: the file is empty (0 bytes). Fix or remove the "
+             f"file, or pass skip_corrupt=True to skip such files.")
+    assert f"mox: {words}" in untyped.value.message
+    assert typed.value.message == f"mox: {words}"
+    assert (typed.value.path, typed.value.skip_option) == (str(bad), "skip_corrupt")
+    assert typed.value.describe(cli_spelling) == words.replace("skip_corrupt=True",
+                                                               "--skip-corrupt")
 
 
 def test_mox_run_names_a_file_damaged_inside(data, tmp_path, caplog):
@@ -179,7 +204,7 @@ def test_mox_run_names_a_file_damaged_inside(data, tmp_path, caplog):
         return mox.ModelSpec(loss=loss, log_info={"loss": loss})
 
     caplog.set_level(logging.WARNING, logger="tensorflow")
-    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+    with pytest.raises(DataError) as raised:
         mox.run(input_fn=input_fn, model_fn=model_fn, run_mode=mox.ModeKeys.TRAIN,
                 optimizer_fn=mox.get_optimizer_fn("sgd", learning_rate=0.1), batch_size=2,
                 auto_batch=False, log_dir=str(tmp_path / "log"), max_number_of_steps=20)

@@ -307,8 +307,9 @@ def test_malformed_cluster_flags_are_clear_errors(flags, message):
     try:
         for name, value in flags.items():
             mox.set_flag(name, value)
-        with pytest.raises(ValueError, match=re.escape(message)):
-            cluster_module.current_cluster()
+        with pytest.raises(ValueError, match=re.escape(message)):  # before any graph is built
+            mox.run(input_fn=lambda mode: [], model_fn=lambda inputs, mode: None,
+                    optimizer_fn=mox.get_optimizer_fn("sgd", 0.1), run_mode=mox.ModeKeys.TRAIN)
     finally:
         for name, value in saved.items():
             mox.set_flag(name, value)

@@ -26,13 +26,27 @@ def test_feed_session_run_hook_feeds_a_placeholder_every_step(tmp_path):
     np.testing.assert_array_equal(read_variable(tmp_path), np.zeros((4, 1), np.float32))
 
 
-def test_a_custom_aggregative_hook_must_implement_the_three_methods():
-    class Incomplete(mox.AggregativeSessionRunHook):
-        def support_aggregation(self):
-            return False
+def test_a_custom_hook_implements_only_what_it_does(tmp_path):
+    """support_aggregation, support_sync_workers and run_inter_mode default to False."""
 
-    with pytest.raises(TypeError, match="abstract"):
-        Incomplete()
+    class StepCounter(mox.AggregativeSessionRunHook):
+        steps = 0
+
+        def after_run(self, run_context, run_values):
+            StepCounter.steps += 1
+
+    hook = StepCounter()
+    assert (hook.support_aggregation(), hook.support_sync_workers(),
+            hook.run_inter_mode()) == (False, False, False)
+
+    def model_fn(inputs, mode):
+        spec = linear_model_fn(inputs, mode)
+        return mox.ModelSpec(loss=spec.loss, log_info=spec.log_info, hooks=[StepCounter()])
+
+    mox.run(input_fn=dataset_input_fn(epochs=10), model_fn=model_fn,
+            optimizer_fn=mox.get_optimizer_fn("sgd", 0.1), run_mode=mox.ModeKeys.TRAIN,
+            batch_size=16, log_dir=str(tmp_path), max_number_of_steps=7)
+    assert StepCounter.steps == 7
 
 
 def train_with_hook(tmp_path, make_hook, learning_rate=0.1, steps=40):
@@ -150,7 +164,7 @@ def test_inter_mode_keeps_local_variables_and_tables_initialized(tmp_path, caplo
 
 
 def test_a_model_fed_by_a_hook_trains_on_a_scalar_stand_in_input(tmp_path):
-    # The seed manual's FeedSessionRunHook example: input_fn returns [tf.constant(0.0)] and the
+    # MoXing's API manual's FeedSessionRunHook example: input_fn returns [tf.constant(0.0)] and the
     # model reads placeholders that the hook feeds every step.
     def input_fn(run_mode, **kwargs):
         return [tf.constant(0.0)]
@@ -169,3 +183,47 @@ def test_a_model_fed_by_a_hook_trains_on_a_scalar_stand_in_input(tmp_path):
                      log_dir=str(tmp_path), max_number_of_steps=20, log_every_n_steps=19)
     assert result["loss"] < 0.1
     np.testing.assert_allclose(read_variable(tmp_path), np.full((4, 1), 0.25), atol=0.05)
+
+
+SESSION_HOOK_PLUGIN = """
+    import tensorflow as tf
+    from mox_core import hookimpl
+
+    #: (the run's configuration, the hook counting its steps) of each run
+    RUNS = []
+
+    class StepCounter(tf.compat.v1.train.SessionRunHook):
+        steps = 0
+
+        def after_run(self, run_context, run_values):
+            self.steps += 1
+
+    @hookimpl
+    def mox_session_hooks(config):
+        counter = StepCounter()
+        RUNS.append((config, counter))
+        return [counter]
+"""
+
+
+def test_plugin_session_hooks_run_in_train_and_predict_sessions_not_in_export(fake_dists,
+                                                                            tmp_path):
+    import dataclasses
+
+    fake_dists.add("fake-counter", {"fake_counter": SESSION_HOOK_PLUGIN}, {"c": "fake_counter"})
+    common = dict(input_fn=dataset_input_fn(), model_fn=linear_model_fn, batch_size=16)
+    mox.run(**common, optimizer_fn=mox.get_optimizer_fn("sgd", 0.1),
+            run_mode=mox.ModeKeys.TRAIN, log_dir=str(tmp_path), max_number_of_steps=3)
+    outputs = []
+    mox.run(**common, run_mode=mox.ModeKeys.PREDICT, checkpoint_path=str(tmp_path),
+            output_fn=outputs.extend)
+    mox.run(**common, run_mode=mox.ModeKeys.EXPORT, log_dir=str(tmp_path))
+    import fake_counter
+
+    (train, train_counter), (predict, predict_counter) = fake_counter.RUNS
+    assert (train.mode, train.max_steps, train.is_chief, train.cluster) == ("TRAIN", 3, True, None)
+    assert train_counter.steps == 3
+    assert predict.mode == "PREDICT" and predict.checkpoint_path.endswith("model.ckpt-3")
+    assert predict_counter.steps == 4 and len(outputs) == 4  # 64 samples, 16 a step
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        train.max_steps = 10

@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 from executor_models import dataset_input_fn, linear_model_fn, sgd
 
 import mox_core as mox
-from mox_core.commands.jobs import SUMMARY_POINTS, summary_every
+from mox_core.commands.train import SUMMARY_POINTS, summary_every
 
 
 def train(log_dir, steps, epochs=1000, **kwargs):
@@ -86,15 +86,6 @@ class StopAfter(mox.AggregativeSessionRunHook):
         self.steps += 1
         if self.steps >= self.n:
             run_context.request_stop()
-
-    def support_aggregation(self):
-        return False
-
-    def support_sync_workers(self):
-        return False
-
-    def run_inter_mode(self):
-        return False
 
 
 def test_a_run_stopped_by_a_hook_writes_the_step_it_stopped_at(tmp_path):

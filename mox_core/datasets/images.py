@@ -26,6 +26,11 @@ pipeline with TensorFlow's own error, which does not name it; ``mox.run`` then n
 trying the dataset's images again one by one (``dataset.find_undecodable()``, which a script
 running its own session can call too), and ``skip_corrupt=True`` skips and names it.
 
+A file the pipeline names stops it with TensorFlow's error carrying the words of
+:func:`undecodable_image` (the in-graph check can only raise what TensorFlow raises); the
+policy remembers the file, so around a session (``mox_core.errors.explain_data_errors``) that
+error becomes the typed ``DataError`` itself.
+
 Decompression bombs: a PNG of a few dozen bytes can declare 60000 x 60000 pixels, and a
 20000 x 20000 one decodes to 1.2 GB, which TensorFlow allocates without complaint (only sizes
 past 2**31 bytes make it fail, naming no file). Every image decoded from user data therefore
@@ -234,6 +239,25 @@ def failure_reason(buf: Any) -> Any:
     )
 
 
+#: what a DataError about an image that does not decode says, besides the file and the reason
+_UNDECODABLE = {"subject": "cannot decode image file", "skip_option": "skip_corrupt"}
+
+
+def undecodable_image(path: str, reason: str, also: tuple[str, ...] | list[str] = (),
+                      also_incomplete: bool = False) -> Any:
+    """The ``mox_core.errors.DataError`` for image file ``path`` that does not decode."""
+    from mox_core.errors import DataError
+
+    return DataError(path, reason, also=also, also_incomplete=also_incomplete, **_UNDECODABLE)
+
+
+def _root_graph(graph: Any) -> Any:
+    """The graph a ``tf.data`` function being traced belongs to (functions nest in functions)."""
+    while getattr(graph, "outer_graph", None) is not None:
+        graph = graph.outer_graph
+    return graph
+
+
 class CorruptImagePolicy:
     """What a dataset does with a file that does not decode: fail naming it, or skip and log.
 
@@ -250,6 +274,8 @@ class CorruptImagePolicy:
         self.check_every_file = check_every_file
         self.skipped = 0
         self._lock = threading.Lock()
+        #: ``(file, reason)`` of each file the pipeline stopped on, for :meth:`explain`
+        self._failures: list[tuple[str, str]] = []
 
     def note_skipped(self, name: str, reason: str) -> None:
         from mox_core.datasets import logs
@@ -263,6 +289,22 @@ class CorruptImagePolicy:
         self.note_skipped(name.numpy().decode("utf-8", "replace"),
                           reason.numpy().decode("utf-8", "replace"))
         return False
+
+    def _note_failure(self, name: Any, reason: Any) -> bool:
+        with self._lock:
+            self._failures.append((name.numpy().decode("utf-8", "replace"),
+                                   reason.numpy().decode("utf-8", "replace")))
+        return False
+
+    def explain(self, error: Any) -> Any:
+        """The ``DataError`` for the file whose check stopped the pipeline with ``error``
+        (TensorFlow's error quoting it), or ``None``: a ``mox_core.errors`` explainer."""
+        with self._lock:
+            failures = list(self._failures)
+        for name, reason in failures:
+            if name in (error.message or ""):
+                return undecodable_image(name, reason)
+        return None
 
     def decode(self, buf: Any, name: Any, channels: int = 3) -> tuple[Any, Any]:
         """``(image, ok)`` for the encoded image ``buf`` of file ``name``.
@@ -304,13 +346,20 @@ class CorruptImagePolicy:
                                        tf.bool),
             )
 
+        from mox_core import errors
+
+        if not tf.compat.v1.executing_eagerly_outside_functions():
+            errors.add_explainer(_root_graph(tf.compat.v1.get_default_graph()), self.explain)
+        before, between, after = errors.DataError.message_around(**_UNDECODABLE)
+
         def fail() -> Any:
-            message = tf.strings.join(
-                # no quotes around the name: Assert escapes quotes in the message it prints
-                ["mox: cannot decode image file ", name, ": ", failure_reason(buf),
-                 ". Fix or remove the file, or pass skip_corrupt=True to skip such files."]
-            )
-            with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+            reason = failure_reason(buf)
+            # the words of the DataError (no quotes around the name: Assert escapes quotes)
+            message = tf.strings.join([before, name, between, reason, after])
+            noted = tf.py_function(self._note_failure, [name, reason], tf.bool)
+            with tf.control_dependencies([noted]):
+                stop = tf.debugging.Assert(False, [message])
+            with tf.control_dependencies([stop]):
                 return tf.constant(False)
 
         return tf.cond(ok, lambda: tf.constant(True), fail)

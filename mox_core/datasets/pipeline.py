@@ -23,25 +23,26 @@ file was skipped ends the data instead of looping forever.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from mox_core.datasets.cache import LocalCache
-from mox_core.datasets.images import CorruptImagePolicy, decodes, failure_reason
+from mox_core.datasets.images import (
+    CorruptImagePolicy,
+    decodes,
+    failure_reason,
+    undecodable_image,
+)
 
 #: Keys every image dataset answers in ``get``.
 BASE_KEYS = ("image", "label", "label_desc", "image_name", "image_buf")
 
-#: graph -> the image datasets whose input pipeline was built in it (``naming_bad_images``)
-_BUILT_IN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-#: TensorFlow's error from an image decoder run inside one of our input pipelines
-_DECODE_FAILURE = re.compile(r"\{\{node [^}]*Decode(Image|Jpeg|Png|Gif|Bmp|WebP)\}\}.*mox_dataset/",
-                             re.DOTALL)
+#: TensorFlow's error from an image decoder run inside an input pipeline (followed by the name
+#: scope of the pipeline that ran it)
+_DECODE_FAILURE = r"\{\{node [^}]*Decode(Image|Jpeg|Png|Gif|Bmp|WebP)\}\}.*(?<![\w./-])"
 
 
 class DecodeScan(NamedTuple):
@@ -203,9 +204,11 @@ class ImageDatasetBase:
         graph = tf.compat.v1.get_default_graph()
         if graph not in self._outputs:
             # input pipelines live on the CPU whatever tower device scope input_fn runs in
-            with tf.name_scope("mox_dataset"), tf.device("/cpu:0"):
+            with tf.name_scope("mox_dataset") as scope, tf.device("/cpu:0"):
                 self._outputs[graph] = self._build()
-            _BUILT_IN.setdefault(graph, weakref.WeakSet()).add(self)
+            from mox_core import errors
+
+            errors.add_explainer(graph, _UndecodedImageFinder(self, scope))
         outputs = self._outputs[graph]
         tensors = [outputs[key] for key in wanted]
         return tensors[0] if single else tensors
@@ -387,45 +390,42 @@ def next_element(dataset: Any) -> Any:
     return iterator.get_next()
 
 
-@contextlib.contextmanager
-def naming_bad_images(graph: Any, max_seconds: float = 300.0) -> Iterator[None]:
-    """Around the session that runs ``graph``: TensorFlow's decoder error from one of our image
-    datasets (a file damaged inside, which the pipeline's cheap check lets through) becomes an
-    ``InvalidArgumentError`` naming the file, found by :meth:`ImageDatasetBase.find_undecodable`.
-    """
-    import tensorflow as tf
+class _UndecodedImageFinder:
+    """Explains TensorFlow's decoder error from one dataset's pipeline in one graph (a file
+    damaged inside, which the pipeline's cheap check lets through) by finding the file with
+    :meth:`ImageDatasetBase.find_undecodable`: a ``mox_core.errors`` explainer.
 
-    try:
-        yield
-    except tf.errors.InvalidArgumentError as exc:
-        datasets = list(_BUILT_IN.get(graph, ()))
-        if not datasets or not _DECODE_FAILURE.search(exc.message or ""):
-            raise
+    It holds the dataset weakly: the dataset holds the graph's tensors, and an explainer lives
+    as long as its graph.
+    """
+
+    def __init__(self, dataset: ImageDatasetBase, scope: str, max_seconds: float = 300.0) -> None:
+        self._dataset = weakref.ref(dataset)
+        self._failure = re.compile(_DECODE_FAILURE + re.escape(scope), re.DOTALL)
+        self._max_seconds = max_seconds
+
+    def __call__(self, error: Any) -> Any:
+        dataset = self._dataset()
+        message = error.message or ""
+        if dataset is None or not self._failure.search(message):
+            return None
         from mox_core.datasets import logs
 
-        said = next((line.strip() for line in exc.message.splitlines()
+        said = next((line.strip() for line in message.splitlines()
                      if line.strip() and "Graph execution error" not in line), "")
         if said.startswith("Error in user-defined function"):  # tf.data's prefix: keep the cause
             said = said.rsplit(": ", 1)[-1]
         logs.warning("An image of the input did not decode (%s); looking for the file", said)
-        scans = []
-        for dataset in datasets:
-            scan = dataset.find_undecodable(max_seconds=max_seconds)
-            scans.append(scan)
-            if scan.bad:
-                (name, reason), more = scan.bad[0], scan.bad[1:]
-                others = ("" if not more else
-                          f" (also: {', '.join(n for n, _ in more)}"
-                          f"{'' if scan.complete else ', and maybe more'})")
-                raise tf.errors.InvalidArgumentError(
-                    exc.node_def, exc.op,
-                    f"mox: cannot decode image file {name}: {reason}{others}. Fix or remove the "
-                    f"file, or pass skip_corrupt=True to skip such files."
-                ) from exc
-        tried = sum(scan.scanned for scan in scans)
-        exc.add_note(
-            f"mox: an image did not decode, but trying {tried} images of the input again "
-            f"named none (the scan stops after {max_seconds:.0f} s). Pass skip_corrupt=True "
-            f"to the dataset: each image that does not decode is then skipped and named."
+        scan = dataset.find_undecodable(max_seconds=self._max_seconds)
+        if scan.bad:
+            (name, reason), more = scan.bad[0], scan.bad[1:]
+            return undecodable_image(name, reason, also=[n for n, _ in more],
+                                     also_incomplete=not scan.complete)
+        error.add_note(
+            f"mox: an image did not decode, but trying {scan.scanned} images of the input again "
+            f"named none (the scan stops after {self._max_seconds:.0f} s). Pass "
+            f"skip_corrupt=True to the dataset: each image that does not decode is then skipped "
+            f"and named."
         )
-        raise
+        return None
+

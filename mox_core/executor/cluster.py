@@ -1,7 +1,7 @@
 """Which distributed cluster this process is part of, and its place in it.
 
 The cluster comes, in this order of precedence, from the run flags (``ps_hosts``,
-``worker_hosts``, ``job_name``, ``task_index``), from ``TF_CONFIG`` (TensorFlow's JSON
+``worker_hosts``, ``job_name``, ``task_index``, which the run configuration reads), from ``TF_CONFIG`` (TensorFlow's JSON
 convention), or from the ModelArts environment (``DLS_TASK_INDEX``, ``DLS_TASK_NUMBER``,
 ``BATCH_CUSTOM<i>_HOSTS``). A host list that does not fit the task index, malformed
 ``host:port`` entries and unknown jobs are errors at start, never a hang.
@@ -13,8 +13,6 @@ import dataclasses
 import json
 import os
 import re
-
-from mox_core.flags import get_flag
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
 
@@ -87,16 +85,16 @@ def _check(cluster: Cluster) -> Cluster:
     return cluster
 
 
-def _from_flags() -> Cluster | None:
-    ps = parse_hosts(get_flag("ps_hosts"), "flag ps_hosts")
-    workers = parse_hosts(get_flag("worker_hosts"), "flag worker_hosts")
-    job_name = get_flag("job_name")
+def _from_flags(ps_hosts: str, worker_hosts: str, job_name: str,
+                task_index: int) -> Cluster | None:
+    ps = parse_hosts(ps_hosts, "flag ps_hosts")
+    workers = parse_hosts(worker_hosts, "flag worker_hosts")
     if not job_name and not ps and len(workers) <= 1:
         return None
     if not job_name:
         raise ValueError("flags ps_hosts / worker_hosts describe a cluster but job_name is "
                          "empty: set --job_name=ps or --job_name=worker")
-    return _check(Cluster(ps, workers, job_name, int(get_flag("task_index")), "flags"))
+    return _check(Cluster(ps, workers, job_name, int(task_index), "flags"))
 
 
 def _from_tf_config() -> Cluster | None:
@@ -154,6 +152,9 @@ def _from_modelarts() -> Cluster | None:
     return _check(Cluster((), tuple(hosts), "worker", index, "the ModelArts environment"))
 
 
-def current_cluster() -> Cluster | None:
-    """This process's cluster, or ``None`` for a single-process run."""
-    return _from_flags() or _from_tf_config() or _from_modelarts()
+def current_cluster(*, ps_hosts: str = "", worker_hosts: str = "", job_name: str = "",
+                    task_index: int = 0) -> Cluster | None:
+    """This process's cluster, or ``None`` for a single-process run: from the values of the
+    cluster flags given, else from the environment."""
+    return (_from_flags(ps_hosts, worker_hosts, job_name, task_index) or _from_tf_config()
+            or _from_modelarts())

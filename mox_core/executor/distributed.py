@@ -27,11 +27,11 @@ import time
 import tensorflow.compat.v1 as tf
 
 from mox_core.executor.cluster import Cluster
+from mox_core.executor.towers import VARIABLE_OPS
 from mox_core.launch import LAUNCH_NETWORK_VARIABLE
 
 #: Seconds a process waits for the other tasks of its cluster before giving up.
 DEFAULT_STARTUP_TIMEOUT = 120.0
-_VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
 
 
 def startup_timeout() -> float:
@@ -169,7 +169,7 @@ def device_function(cluster: Cluster):
             ps_strategy=GreedyPlacement(len(cluster.ps)))
 
     def place(op):
-        if op.type in _VARIABLE_OPS:
+        if op.type in VARIABLE_OPS:
             return "/job:worker/task:0/device:CPU:0"
         return op.device or worker
 

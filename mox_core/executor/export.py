@@ -1,4 +1,5 @@
-"""Writing a SavedModel from a ``ModelSpec``'s ``ExportSpec`` (TF Serving's layout)."""
+"""EXPORT: ``model_fn`` on placeholders, a checkpoint restored into it, written as a SavedModel
+in TF Serving's layout (a numbered folder under ``log_dir``) from its ``ExportSpec``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import shutil
 
 import tensorflow.compat.v1 as tf
 
+from mox_core.constants import ModeKeys
+from mox_core.executor.config import SINGLE_TOWER, RunConfig
+from mox_core.executor.graph import check_spec
+from mox_core.executor.inputs import Inputs, build_inputs, call_with_mode
 from mox_core.executor.specs import ExportSpec
+from mox_core.executor.towers import Tower, VariableSharing, tower_context
 
 #: Signature names written: TF Serving's default, and the one ModelArts clients call.
 SIGNATURE_NAMES = ("serving_default", "predict_object")
@@ -63,3 +69,32 @@ def write_saved_model(session: tf.Session, export_spec: ExportSpec, export_dir: 
                     export_dir, ", ".join(SIGNATURE_NAMES), ", ".join(export_spec.inputs_dict),
                     ", ".join(export_spec.outputs_dict))
     return export_dir
+
+
+def export_from(config: RunConfig, checkpoint: str, trained_inputs: Inputs | None = None) -> str:
+    """Build ``model_fn`` in EXPORT mode on placeholders shaped like one tower's inputs of
+    training (``trained_inputs``, or ``input_fn``'s built again), restore ``checkpoint`` and
+    write it; returns the export folder."""
+    if trained_inputs is None:
+        with tf.Graph().as_default():
+            trained_inputs = build_inputs(config.input_fn, ModeKeys.EXPORT, 1, config.batch_size,
+                                          config.auto_batch)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.train.get_or_create_global_step()
+        placeholders = [
+            tf.nest.map_structure(
+                lambda t, i=i: tf.placeholder(t.dtype, [None] + t.shape.as_list()[1:],
+                                              name=f"input_{i}"), value)
+            for i, value in enumerate(trained_inputs.per_tower[0])
+        ]
+        tower = Tower(0, 1, "")
+        with tower_context(tower), VariableSharing().call(tower):
+            spec = call_with_mode(config.model_fn, "model_fn", placeholders, ModeKeys.EXPORT)
+        check_spec(spec, ModeKeys.EXPORT)
+        export_dir = export_dir_for(config.log_dir, spec.export_spec.version)
+        saver = tf.train.Saver()
+        with tf.Session(config=config.session_config(SINGLE_TOWER)) as session:
+            session.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
+            saver.restore(session, checkpoint)
+            return write_saved_model(session, spec.export_spec, export_dir)

@@ -12,7 +12,6 @@ training.
 
 from __future__ import annotations
 
-import abc
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -22,20 +21,22 @@ import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
 
-class AggregativeSessionRunHook(tf.train.SessionRunHook, metaclass=abc.ABCMeta):
-    """Base of every hook given to ``ModelSpec(hooks=[...])``; implement the three methods."""
+class AggregativeSessionRunHook(tf.train.SessionRunHook):
+    """Base of every hook given to ``ModelSpec(hooks=[...])``: a ``SessionRunHook`` that also
+    says what it supports. Each answer defaults to False; override the one that differs (an
+    evaluation hook's ``run_inter_mode`` is True)."""
 
-    @abc.abstractmethod
     def support_aggregation(self) -> bool:
         """Whether the hook's values may be averaged over devices."""
+        return False
 
-    @abc.abstractmethod
     def support_sync_workers(self) -> bool:
         """Whether the hook needs all workers in step (distributed training)."""
+        return False
 
-    @abc.abstractmethod
     def run_inter_mode(self) -> bool:
         """Whether the hook runs on the ``inter_mode`` model rather than the main one."""
+        return False
 
 
 class FeedSessionRunHook(AggregativeSessionRunHook):
@@ -46,15 +47,6 @@ class FeedSessionRunHook(AggregativeSessionRunHook):
 
     def before_run(self, run_context):
         return tf.train.SessionRunArgs(fetches=None, feed_dict=self.feed_dict)
-
-    def support_aggregation(self) -> bool:
-        return False
-
-    def support_sync_workers(self) -> bool:
-        return False
-
-    def run_inter_mode(self) -> bool:
-        return False
 
 
 class _InterModeEvaluationHook(AggregativeSessionRunHook):
@@ -93,9 +85,6 @@ class _InterModeEvaluationHook(AggregativeSessionRunHook):
 
     def support_aggregation(self) -> bool:
         return True
-
-    def support_sync_workers(self) -> bool:
-        return False
 
     def run_inter_mode(self) -> bool:
         return True

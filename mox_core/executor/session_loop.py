@@ -1,7 +1,7 @@
-"""The training loop's session: ``MonitoredSession``'s hook contract, lighter per step.
+"""The session of a run in one process: ``MonitoredSession``'s hook contract, lighter per step.
 
-A single-process training run steps a few hundred times a second on small models, and then
-the Python between steps counts: ``MonitoredSession`` passes each step through five session
+A single-process run steps a few hundred times a second on small models, and then the Python
+between steps counts: ``MonitoredSession`` passes each step through five session
 wrappers and builds a new fetch handler for every ``session.run``. ``HookedSession`` keeps the
 contract hooks rely on -- ``begin``, ``after_create_session``, ``before_run`` / ``after_run``
 with merged fetches and feeds, ``request_stop``, ``end`` on a normal finish or when the input

@@ -27,6 +27,9 @@ SHARED_COLLECTIONS = frozenset(
     }
 )
 
+#: the op types that hold a variable's value (placed on the parameter device)
+VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
+
 
 @dataclasses.dataclass(frozen=True)
 class Tower:
