@@ -9,17 +9,23 @@ then runs what a newcomer would run by hand, printing each command first::
     mox export  --checkpoint DIR/train --log-dir DIR/export
     mox predict --data DIR/data/eval --checkpoint DIR/export/1 --output DIR/predictions.csv
 
-``write_shapes_dataset`` and ``shape_images`` are the generator, also used by ``examples/``.
+``write_shapes_dataset`` and ``shape_images`` are the generator, also used by ``examples/``;
+``mox_core.commands.demo`` adds the command.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 from typing import Any
 
 import numpy as np
+
+from mox_core.commands.evaluate import evaluate
+from mox_core.commands.export import export
+from mox_core.commands.job_setup import print_metrics
+from mox_core.commands.predict import predict
+from mox_core.commands.train import train
 
 SHAPES = ("circle", "cross", "square", "triangle")
 _MARKER = ".mox-demo"
@@ -93,8 +99,6 @@ def run_demo(workdir: str = "mox-shapes-demo", steps: int = 600, images_per_clas
 
     Returns the accuracy, the export folder and the predictions CSV's path.
     """
-    from mox_core.commands import jobs
-
     def say(command: str) -> None:
         print(f"\n$ {command}", flush=True)
 
@@ -113,41 +117,19 @@ def run_demo(workdir: str = "mox-shapes-demo", steps: int = 600, images_per_clas
     # (the job's default) sometimes sits near chance for longer
     say(f"mox train --net lenet --data {train_dir} --log-dir {log_dir} --max-steps {steps} "
         f"--optimizer adam")
-    jobs.train("lenet", train_dir, log_dir, max_steps=steps, optimizer="adam", log_every=50,
+    train("lenet", train_dir, log_dir, max_steps=steps, optimizer="adam", log_every=50,
                progress=progress)
     say(f"mox eval --data {eval_dir} --checkpoint {log_dir}")
-    metrics = jobs.evaluate(eval_dir, log_dir)
-    jobs.print_metrics(metrics)
+    metrics = evaluate(eval_dir, log_dir)
+    print_metrics(metrics)
     say(f"mox export --checkpoint {log_dir} --log-dir {export_root}")
-    export_dir = jobs.export(log_dir, export_root)
+    export_dir = export(log_dir, export_root)
     print(f"exported SavedModel: {export_dir}")
     say(f"mox predict --data {eval_dir} --checkpoint {export_dir} --output {output}")
-    rows = jobs.predict(eval_dir, export_dir, output, top_k=2)
+    rows = predict(eval_dir, export_dir, output, top_k=2)
     with open(output, encoding="utf-8") as handle:
         head = [next(handle).rstrip("\n") for _ in range(min(rows, 4) + 1)]
     print(f"wrote {rows} predictions to {output}:")
     print("\n".join(f"    {line}" for line in head))
     print(f"\nDone. TensorBoard: tensorboard --logdir {log_dir}")
     return {"accuracy": metrics["accuracy"], "export_dir": export_dir, "predictions": output}
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    run_demo(args.dir, steps=args.steps, images_per_class=args.images_per_class,
-             progress=not args.quiet)
-    return 0
-
-
-def register(sub: Any) -> None:
-    """Add ``demo`` to the ``mox`` subparsers."""
-    p = sub.add_parser(
-        "demo", allow_abbrev=False,
-        help="generate a small image dataset, then train lenet, evaluate, export and predict",
-    )
-    p.add_argument("--dir", default="mox-shapes-demo",
-                   help="working folder (default ./mox-shapes-demo; an earlier demo's results there "
-                        "are replaced)")
-    p.add_argument("--steps", type=int, default=600, help="training steps (default 600)")
-    p.add_argument("--images-per-class", type=int, default=200,
-                   help="training images per class (default 200; eval gets a quarter)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_demo, framework_flags=True)

@@ -34,6 +34,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+from mox_core.commands import launch as launch_command
+
 #: Set to ``private`` in the environment of tasks run in a private network namespace, so that
 #: their start-up line says where their server is reachable (mox_core.executor.distributed).
 LAUNCH_NETWORK_VARIABLE = "MOX_LAUNCH_NETWORK"
@@ -336,47 +338,10 @@ def launch(command: Sequence[str], num_ps: int = 1, num_workers: int = 2,
     return code
 
 
-def cmd_launch(args: argparse.Namespace) -> int:
-    command = list(args.cmd)
-    if command[:1] == ["--"]:
-        command = command[1:]
-    return launch(command, args.ps, args.workers, args.host,
-                  share_network=args.share_network)
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    """Register ``launch`` on the ``mox`` command's subparsers."""
-    parser = subparsers.add_parser(
-        "launch", help="start the ps and worker processes of a cluster on this machine",
-        description="Start NUM_PS ps tasks and NUM_WORKERS workers of COMMAND on free local "
-                    "ports, each with --job_name, --task_index, --ps_hosts and --worker_hosts "
-                    "appended. Output lines are prefixed with the task; the exit code is the "
-                    "first failure's; the ps tasks are stopped when the workers finish.")
-    parser.add_argument("--ps", type=int, default=1, metavar="NUM_PS",
-                        help="parameter server tasks (default 1; 0 keeps the variables on "
-                             "worker 0)")
-    parser.add_argument("--workers", type=int, default=2, metavar="NUM_WORKERS",
-                        help="worker tasks (default 2)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address the tasks' cluster flags name (default 127.0.0.1). "
-                             "TensorFlow's servers listen on every interface whatever it is: "
-                             "a loopback host runs them in a private network namespace where "
-                             "the OS allows it; any other host shares this machine's network")
-    parser.add_argument("--share-network", action="store_true",
-                        help="run the tasks in this machine's network instead of a private, "
-                             "loopback-only one (for scripts that reach other hosts, e.g. "
-                             "object storage): their unauthenticated ports are then reachable "
-                             "from other hosts")
-    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
-                        help="the training command, e.g. -- python train.py --flag=value")
-    parser.set_defaults(func=cmd_launch)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m mox_core.launch ...``: the same as ``mox launch ...``."""
     parser = argparse.ArgumentParser(prog="mox")
-    register(parser.add_subparsers(dest="command", required=True))
+    launch_command.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["launch", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)

@@ -6,34 +6,47 @@ built-in plugin modules (``BUILTIN_PLUGINS``), all registered with one
 ``plugin_manager()`` or to a registry accessor does it, once per process (``reset()`` forgets
 everything, for tests and for code that installs plugins at run time).
 
-A plugin whose module fails to import is skipped with one warning naming its distribution and
-the error; the rest keeps working. Set ``MOX_TRACE_PLUGINS=1`` to log every plugin as it loads.
+Every hook is called through pluggy's hook callers, one plugin at a time, so the core knows
+which distribution returned what, and pluggy's hook-call monitoring sees each call. A plugin is
+isolated as far as it fails: a module that fails to import is skipped, and a hook implementation
+that raises or returns the wrong type is left out of that call, each with one warning naming
+the distribution, the hook and the error; the rest keeps working. Set ``MOX_TRACE_PLUGINS=1`` to
+print every plugin as it loads and every hook call with what it returned (on stderr).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
-import logging
 import os
+import sys
 import threading
 import types
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pluggy
 
 from mox_core import hookspecs
-from mox_core.constants import (
-    NETWORK_NAMES,
+from mox_core.constants import NETWORK_NAMES
+from mox_core.install_hints import (
     READER_DISTRIBUTIONS,
     distribution_for_network,
     distribution_for_reader,
 )
-from mox_core.registry import Registry
-
-logger = logging.getLogger("mox")
+from mox_core.registry import (
+    DatasetReaderSpec,
+    DatasetSpec,
+    FilesystemSpec,
+    FlagSpec,
+    NetworkSpec,
+    OptimizerSpec,
+    PreprocessingSpec,
+    Registry,
+)
 
 CORE_DISTRIBUTION = "mox-core"
 
@@ -45,11 +58,21 @@ BUILTIN_PLUGINS = (
     "mox_core.builtin.readers",
     "mox_core.builtin.datasets",
     "mox_core.builtin.filesystems",
+    "mox_core.builtin.commands",
 )
 
 
-class PluginLoadWarning(UserWarning):
+class PluginWarning(UserWarning):
+    """A plugin failed; mox goes on without the part that failed."""
+
+
+class PluginLoadWarning(PluginWarning):
     """A plugin could not be imported; mox goes on without it."""
+
+
+class PluginHookWarning(PluginWarning):
+    """A plugin's hook implementation raised or returned the wrong type; mox goes on without
+    what that call would have added."""
 
 
 @dataclasses.dataclass
@@ -61,10 +84,15 @@ class PluginInfo:
     distribution: str
     version: str
     error: str | None = None
+    #: the name the module is registered under with the plugin manager
+    plugin_name: str = ""
+    #: hook name -> the error of its last failed call ("TypeError: ...")
+    hook_errors: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def loaded(self) -> bool:
         return self.error is None
+
 
 
 class _State:
@@ -89,12 +117,15 @@ def _load() -> _State:
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     trace = os.environ.get("MOX_TRACE_PLUGINS", "") not in ("", "0")
+    if trace:
+        manager.add_hookcall_monitoring(_trace_call, _trace_result)
     infos: list[PluginInfo] = []
     core_version = _core_version()
     for module_name in BUILTIN_PLUGINS:
         module = importlib.import_module(module_name)
         manager.register(module, name=module_name)
-        infos.append(PluginInfo(module_name, module_name, CORE_DISTRIBUTION, core_version))
+        infos.append(PluginInfo(module_name, module_name, CORE_DISTRIBUTION, core_version,
+                                plugin_name=module_name))
     seen: set[tuple[str, str]] = set()
     for entry_point in importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
         dist = entry_point.dist
@@ -104,13 +135,14 @@ def _load() -> _State:
         if key in seen:  # one distribution visible twice on sys.path (e.g. an editable install)
             continue
         seen.add(key)
-        info = PluginInfo(entry_point.name, entry_point.value, dist_name, version)
+        info = PluginInfo(entry_point.name, entry_point.value, dist_name, version,
+                          plugin_name=f"{dist_name}:{entry_point.name}")
         infos.append(info)
         try:
             module = entry_point.load()
             if not isinstance(module, types.ModuleType):
                 raise TypeError(f"entry point must name a module, got {module!r}")
-            manager.register(module, name=f"{dist_name}:{entry_point.name}")
+            manager.register(module, name=info.plugin_name)
         except Exception as exc:  # a broken plugin must not break the core
             info.error = f"{type(exc).__name__}: {exc}"
             warnings.warn(
@@ -121,7 +153,7 @@ def _load() -> _State:
             )
             continue
         if trace:
-            logger.info("mox: loaded plugin %s from %s %s", entry_point.value, dist_name, version)
+            _trace(f"loaded plugin {entry_point.value} from {dist_name} {version}")
     state = _State()
     state.manager = manager
     state.infos = infos
@@ -155,24 +187,151 @@ def reset() -> None:
         _state = _State()
 
 
-def _distribution_of(plugin_name: str) -> str:
-    for info in _ensure().infos:
-        if plugin_name in (info.module, f"{info.distribution}:{info.name}"):
-            return info.distribution
-    return plugin_name
+def _trace(line: str) -> None:
+    """One line of ``MOX_TRACE_PLUGINS`` output, on stderr whatever logging is configured: the
+    switch is for seeing what plugins do, also from the ``mox`` command."""
+    print(f"mox: {line}", file=sys.stderr, flush=True)
+
+
+def _trace_call(hook_name: str, hook_impls: list, kwargs: dict[str, Any]) -> None:
+    for impl in hook_impls:
+        _trace(f"calling hook {hook_name} of plugin {impl.plugin_name}")
+
+
+def _trace_result(outcome: Any, hook_name: str, hook_impls: list,
+                  kwargs: dict[str, Any]) -> None:
+    plugin = ", ".join(impl.plugin_name for impl in hook_impls)
+    if outcome.exception is not None:
+        _trace(f"hook {hook_name} of plugin {plugin} raised "
+               f"{type(outcome.exception).__name__}: {outcome.exception}")
+        return
+    for result in outcome.get_result() or [None]:  # pluggy leaves out None results
+        shown = f"{len(result)} item(s)" if isinstance(result, list | tuple) else repr(result)
+        _trace(f"hook {hook_name} of plugin {plugin} returned {shown}")
+
+
+def hook_callers(hook_name: str) -> list[tuple[PluginInfo, Callable[..., Any]]]:
+    """``(plugin, call)`` for every plugin implementing ``hook_name``, in load order (the core's
+    built-ins first). ``call(**arguments)`` runs that plugin's implementation alone through
+    pluggy's hook caller and returns what it returned (``None`` for nothing)."""
+    state = _ensure()
+    manager = state.manager
+    assert manager is not None
+    with _lock:
+        by_name = {info.plugin_name: info for info in state.infos}
+        impls = getattr(manager.hook, hook_name).get_hookimpls()
+        for impl in impls:
+            if impl.plugin_name not in by_name:  # registered on the manager by hand
+                by_name[impl.plugin_name] = _registered_by_hand(state, impl)
+    order = list(by_name)
+    impls = sorted(impls, key=lambda impl: order.index(impl.plugin_name))
+    return [
+        (by_name[impl.plugin_name], functools.partial(_call_alone, manager.subset_hook_caller(
+            hook_name, remove_plugins=[other.plugin for other in impls if other is not impl])))
+        for impl in impls
+    ]
+
+
+def _call_alone(caller: Any, **arguments: Any) -> Any:
+    """What the one implementation ``caller`` calls returned (pluggy leaves out ``None``)."""
+    results = caller(**arguments)
+    return results[0] if results else None
+
+
+def _registered_by_hand(state: _State, impl: Any) -> PluginInfo:
+    """The info of a module an application registered with ``plugin_manager().register``: it
+    is its own distribution, named by its registration name, listed after the others."""
+    module = getattr(impl.plugin, "__name__", impl.plugin_name)
+    info = PluginInfo(impl.plugin_name, module, impl.plugin_name, "unknown",
+                      plugin_name=impl.plugin_name)
+    state.infos.append(info)
+    return info
+
+
+def call_isolated(info: PluginInfo, hook_name: str,
+                  function: Callable[[], Any]) -> tuple[bool, Any]:
+    """``(True, function())``, or ``(False, None)`` when it raises: a failing plugin must not
+    break the core. The failure is remembered for ``mox plugins`` and reported in one
+    :class:`PluginHookWarning` naming the plugin, its distribution, the hook and the error."""
+    try:
+        return True, function()
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        info.hook_errors[hook_name] = error
+        warnings.warn(
+            f"mox plugin {info.name!r} of distribution {info.distribution!r}: hook {hook_name} "
+            f"failed and what it adds is left out: {error}",
+            PluginHookWarning,
+            stacklevel=3,
+        )
+        return False, None
+
+
+def call_hook(hook_name: str, check: Callable[[Any], Any],
+              **arguments: Any) -> list[tuple[str, Any]]:
+    """``(distribution, result)`` of every plugin implementing ``hook_name``, in load order.
+
+    ``check(result)`` returns the result to keep or raises ``TypeError`` saying what was
+    expected; a plugin whose implementation raises, or whose result ``check`` refuses, is left
+    out (see :func:`call_isolated`).
+    """
+    found = []
+    for info, call in hook_callers(hook_name):
+        ok, result = call_isolated(info, hook_name,
+                                   lambda call=call: check(call(**arguments)))
+        if ok:
+            found.append((info.distribution, result))
+    return found
+
+
+def list_of(item_type: type | tuple[type, ...], what: str) -> Callable[[Any], list[Any]]:
+    """A ``check`` for :func:`call_hook`: the result as a list whose items are all
+    ``item_type`` (``None`` is an empty list); anything else is a ``TypeError`` naming ``what``
+    was expected and what came instead."""
+
+    def check(result: Any) -> list[Any]:
+        if result is None:
+            return []
+        if not isinstance(result, list | tuple):
+            raise TypeError(f"expected a list of {what}, got {type(result).__name__} "
+                            f"{result!r:.80}")
+        for item in result:
+            if not isinstance(item, item_type):
+                raise TypeError(f"expected a list of {what}, got an item of type "
+                                f"{type(item).__name__}: {item!r:.80}")
+        return list(result)
+
+    return check
 
 
 def contributions(hook_name: str) -> list[tuple[str, list[Any]]]:
-    """``(distribution, records)`` for every plugin implementing ``hook_name``, in load order."""
-    manager = plugin_manager()
-    caller = getattr(manager.hook, hook_name)
-    result = []
-    # pluggy lists implementations last-registered first; report them in registration order.
-    for impl in reversed(caller.get_hookimpls()):
-        records = impl.function() or []
-        result.append((_distribution_of(impl.plugin_name), list(records)))
-    return result
+    """``(distribution, records)`` of every plugin implementing the registration hook
+    ``hook_name``, in load order; records of the wrong type leave their plugin out."""
+    record_type = _RECORD_TYPES[hook_name]
+    return call_hook(hook_name, list_of(record_type, record_type.__name__))
 
+
+def session_hooks(config: Any) -> list[Any]:
+    """The SessionRunHooks every plugin adds to a run of ``config`` (``mox_session_hooks``),
+    in load order. Each item must be a ``tf.compat.v1.train.SessionRunHook``; a plugin whose
+    hook raises or returns anything else is left out with one warning, and the run goes on."""
+    import tensorflow as tf  # a run has loaded it; listings never get here
+
+    check = list_of(tf.compat.v1.train.SessionRunHook, "tf.compat.v1.train.SessionRunHook")
+    return [hook for _, hooks in call_hook("mox_session_hooks", check, config=config)
+            for hook in hooks]
+
+
+#: registration hook -> the record type its implementations return a list of
+_RECORD_TYPES: dict[str, type] = {
+    "mox_networks": NetworkSpec,
+    "mox_preprocessing": PreprocessingSpec,
+    "mox_optimizers": OptimizerSpec,
+    "mox_dataset_readers": DatasetReaderSpec,
+    "mox_datasets": DatasetSpec,
+    "mox_filesystems": FilesystemSpec,
+    "mox_flags": FlagSpec,
+}
 
 _KINDS = {
     "networks": ("network", "mox_networks"),

@@ -1,8 +1,10 @@
-"""Argument errors of ``mox train | eval | predict | export`` (no network needed; the jobs
-themselves are tested with lenet in plugins/mox-nets-classic/tests/test_cli_jobs.py)."""
+"""Argument and data errors of ``mox train | eval | predict | export`` (with no network, or a
+one-layer network of a test plugin; the jobs themselves are tested with lenet in
+plugins/mox-nets-classic/tests/test_cli_jobs.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -69,3 +71,56 @@ def test_every_job_command_is_registered(command):
     with pytest.raises(SystemExit) as exit_info:
         parser.parse_args([command, "--help"])
     assert exit_info.value.code == 0
+
+
+POOL_NET_PLUGIN = """
+    from mox_core import hookimpl
+    from mox_core.registry import NetworkSpec
+
+    @hookimpl
+    def mox_networks():
+        return [NetworkSpec(name="fake_pool", builder="fake_pool_net:build",
+                            default_image_size=28, preprocessing="lenet_preprocessing")]
+"""
+
+POOL_NET = """
+    import tensorflow.compat.v1 as tf
+
+    def build(images, num_classes, is_training=False, **arch):
+        with tf.variable_scope("FakePool"):
+            pooled = tf.reduce_mean(images, axis=[1, 2])
+            weights = tf.get_variable("weights", [int(pooled.shape[-1]), num_classes])
+            logits = tf.matmul(pooled, weights, name="logits")
+        return logits, {"Logits": logits}
+"""
+
+
+def test_a_file_damaged_inside_is_one_error_line_naming_it_and_the_flag(fake_dists, tmp_path):
+    from mox_core.demo import write_shapes_dataset
+
+    fake_dists.add("fake-pool", {"fake_pool_plugin": POOL_NET_PLUGIN, "fake_pool_net": POOL_NET},
+                   {"pool": "fake_pool_plugin"})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake_dists.root), *sys.path])}
+
+    def mox_with_plugin(*args) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mox_core.cli", *map(str, args)],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    data = write_shapes_dataset(str(tmp_path / "data"), images_per_class=2, size=28)
+    log_dir = tmp_path / "log"
+    result = mox_with_plugin("train", "--net", "fake_pool", "--data", data, "--log-dir", log_dir,
+                             "--max-steps", 2, "--quiet")
+    assert result.returncode == 0, result.stderr
+    png = (tmp_path / "data" / "circle" / "circle_0000.png").read_bytes()
+    third = len(png) // 3  # damaged inside, the end intact: only decoding it tells
+    damaged = tmp_path / "data" / "circle" / "circle_0001.png"
+    damaged.write_bytes(png[:third] + bytes(third) + png[2 * third:])
+    expected = (f"mox: error: cannot decode image file {damaged}: the file is truncated or "
+                f"corrupt. Fix or remove the file, or pass --skip-corrupt to skip such files.")
+    for command in (["eval", "--checkpoint", log_dir],
+                    ["train", "--net", "fake_pool", "--log-dir", tmp_path / "log2",
+                     "--max-steps", 2, "--quiet"]):
+        result = mox_with_plugin(*command, "--data", data)
+        assert result.returncode == 2, result.stderr
+        assert [line for line in result.stderr.splitlines() if "mox: error" in line] == [expected]
+        assert "Traceback" not in result.stderr

@@ -1,8 +1,12 @@
-"""The ``mox`` subcommands that run jobs: ``train``, ``eval``, ``predict``, ``export`` (``jobs``)
-and ``demo`` (``mox_core.demo``).
+"""The ``mox`` subcommands of the core, one module per command (``listings`` holds the three
+listings), plus what the job commands share: ``job_setup`` (network, input size, checkpoint,
+common arguments), ``model_fn`` (the classifier handed to ``mox.run``), ``progress`` (the
+training progress bar), ``prediction_writer`` (the predictions CSV), ``data`` (finding and
+opening a dataset) and ``artifacts`` (the model info kept beside checkpoints and exports).
 
-Each command module has ``register(subparsers)``, which adds its subparsers with
-``set_defaults(func=..., framework_flags=True)`` when the command takes the framework's
-``--flag=value`` run flags. ``mox_core.cli.build_parser`` calls every ``register`` in
-``COMMAND_MODULES``: a new command is one module with a ``register`` and one line there.
+Each command module has ``register(subparsers)``, which adds its subparser with
+``set_defaults(func=...)`` (plus ``framework_flags=True`` when the command takes the framework's
+``--flag=value`` run flags). They reach ``mox`` through the ``mox_commands`` hook like any
+plugin's commands: ``mox_core.builtin.commands`` calls every ``register``. Command modules load
+no TensorFlow at import: every ``mox`` invocation imports them all.
 """
