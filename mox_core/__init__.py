@@ -100,7 +100,7 @@ def _reader_class(name: str) -> Any:
     missing = AttributeError(f"module 'mox_core' has no attribute {name!r}")
     if name.startswith("_") or not name[:1].isupper():
         raise missing  # readers are classes; never load plugins for dunder or module probes
-    from mox_core.constants import distribution_for_reader
+    from mox_core.install_hints import distribution_for_reader
     from mox_core.plugins import registry
     from mox_core.registry import resolve
 

@@ -1,4 +1,4 @@
-"""The seed's constant tables: run modes, export kinds, network names and their pipelines."""
+"""The seed's API constants: run modes, export kinds, network names and their pipelines."""
 
 from __future__ import annotations
 
@@ -82,9 +82,11 @@ PVANET = "pvanet_preprocessing"
 
 
 class PreprocessingKeys:
-    """Network name (upper case) -> preprocessing pipeline name, as the seed's table.
+    """The seed's API constants: network name (upper case) -> preprocessing pipeline name.
 
-    ``PreprocessingKeys.for_network('resnet_v1_50')`` looks one up by network name.
+    MoXing scripts read them (``mox.PreprocessingKeys.RESNET_V1_50``). An installed network's
+    pipeline is its registration's (``NetworkSpec.preprocessing``); this table only answers
+    for a network of the API that is not installed.
     """
 
     ALEXNET_V2 = VGG
@@ -134,28 +136,3 @@ class PreprocessingKeys:
     NASNET_LARGE = INCEPTION
     PNASNET_LARGE = INCEPTION
     PNASNET_MOBILE = INCEPTION
-
-    @classmethod
-    def for_network(cls, name: str) -> str | None:
-        """The pipeline of a network name of the API, or ``None`` for a name the table lacks."""
-        return getattr(cls, name.upper(), None) if isinstance(name, str) else None
-
-
-_MOBILE_PREFIXES = ("mobilenet_", "nasnet_", "pnasnet_")
-
-
-def distribution_for_network(name: str) -> str | None:
-    """Which mox distribution provides a network of the API (``None`` for other names)."""
-    if name not in NETWORK_NAMES:
-        return None
-    return "mox-nets-mobile" if name.startswith(_MOBILE_PREFIXES) else "mox-nets-classic"
-
-
-#: Dataset readers of MoXing's API that a mox distribution provides (``reader_class=`` names and
-#: ``mox.<name>`` attributes), for the error that says what to install.
-READER_DISTRIBUTIONS = {"AsyncRawGenerator": "mox-datasets-obs"}
-
-
-def distribution_for_reader(name: str) -> str | None:
-    """Which mox distribution provides a dataset reader of the API (``None`` for other names)."""
-    return READER_DISTRIBUTIONS.get(name)

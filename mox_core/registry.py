@@ -46,12 +46,36 @@ def resolve(target: Target, what: str = "object") -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class NetworkSpec:
-    """A network that ``get_model_fn(name, ...)`` can build.
+    """A network that ``get_model_fn(name, ...)`` can build, and everything known about it.
 
-    ``builder(images, num_classes, *, is_training, weight_decay=0.0, data_format='NHWC',
-    batch_norm_fused=False, batch_renorm=False, **model_kwargs) -> (logits, end_points)``
-    builds the graph inside the current ``tf.compat.v1`` graph; ``images`` is a float
-    ``[N, H, W, C]`` tensor (NHWC whatever ``data_format`` says: the builder transposes).
+    The record is the one place a network's metadata lives, as TF-Slim's ``nets_factory``
+    pairs each net with its ``arg_scope`` and timm keeps a model's ``default_cfg`` beside it:
+
+    - ``builder(images, num_classes, *, is_training, **arch) -> (logits, end_points)`` builds
+      the graph in the current ``tf.compat.v1`` graph. ``arch`` are the network's own keywords
+      (``dropout_keep_prob``, ``spatial_squeeze``, ``depth_multiplier``, ``scope``, ...), the
+      model kwargs of ``get_model_fn``.
+    - ``arg_scope(weight_decay=...) -> dict`` returns the family's saved ``arg_scope``
+      (initializers, L2 weight decay, activation, batch-norm decay and epsilon), TF-Slim's
+      ``*_arg_scope`` convention. ``get_model_fn`` enters it, enters its own options on top
+      (:func:`mox_core.nets.net_utils.options_scope`: ``data_format`` on every layer,
+      ``is_training``, ``batch_norm_fused`` and ``batch_renorm`` on batch norm and dropout),
+      transposes the NHWC input to ``data_format`` and calls the builder: ``images`` arrive in
+      that layout, which the builder reads with :func:`mox_core.nets.net_utils.data_format`.
+      ``None`` marks a builder that takes the layer options itself: it is called as
+      ``builder(images, num_classes, is_training=..., weight_decay=..., data_format=...,
+      batch_norm_fused=..., batch_renorm=..., **arch)`` on the NHWC ``images`` and transposes
+      for ``data_format`` itself (networks that bring their own layers, like the example
+      plugin's).
+    - ``default_image_size``, ``default_labels_offset``, ``default_logits_pattern``: what
+      ``get_model_meta`` returns (the logits pattern is what a warm start excludes when the
+      number of classes changes); ``preprocessing``: the pipeline name of
+      ``get_data_augmentation_fn(name, ...)``.
+    - ``recipe``: the network's default training recipe. Always ``None`` for now: the slot
+      exists so that recipes can be added to records without another change of this type.
+
+    Code targets (``builder``, ``arg_scope``) are callables or ``"module:attribute"`` strings
+    resolved on use, so listing networks imports no network module.
     """
 
     name: str
@@ -61,7 +85,35 @@ class NetworkSpec:
     default_logits_pattern: str = "logits"
     preprocessing: str | None = None
     description: str = ""
+    arg_scope: Target | None = None
+    recipe: Any = None
     distribution: str = ""  # filled in by the plugin manager
+
+
+def network_family(
+    package: str,
+    arg_scope: str,
+    networks: Iterable[tuple[str, str, int, str]],
+    **fields: Any,
+) -> list[NetworkSpec]:
+    """The records of one family of networks, for a plugin's ``mox_networks`` hook.
+
+    ``networks`` are ``(module, name, default_image_size, description)``: each builder is
+    ``"<package>.<module>:<name>"``. The family shares ``arg_scope`` (``"module:function"``
+    inside ``package``) and ``fields`` (``preprocessing``, ``default_labels_offset``,
+    ``default_logits_pattern``, ...). Targets stay strings: nothing is imported.
+    """
+    return [
+        NetworkSpec(
+            name=name,
+            builder=f"{package}.{module}:{name}",
+            arg_scope=f"{package}.{arg_scope}",
+            default_image_size=size,
+            description=description,
+            **fields,
+        )
+        for module, name, size, description in networks
+    ]
 
 
 @dataclasses.dataclass(frozen=True)

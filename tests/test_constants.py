@@ -1,12 +1,16 @@
 """The seed's constant tables."""
 
 import mox_core as mox
-from mox_core.constants import NETWORK_NAMES, distribution_for_network
+from mox_core import constants
+from mox_core.constants import NETWORK_NAMES
 
 
 def test_mode_and_export_keys_are_the_seed_strings():
     assert (mox.ModeKeys.TRAIN, mox.ModeKeys.EVAL, mox.ModeKeys.PREDICT, mox.ModeKeys.EXPORT) == (
-        "TRAIN", "EVAL", "PREDICT", "EXPORT"
+        "TRAIN",
+        "EVAL",
+        "PREDICT",
+        "EXPORT",
     )
     assert mox.ExportKeys.TF_SERVING == "TF_SERVING"
 
@@ -27,15 +31,9 @@ def test_preprocessing_keys_follow_the_seed_table():
     assert keys.RESNET_V1_20 == keys.NASNET_CIFAR == keys.CIFARNET == "cifarnet_preprocessing"
     assert keys.LENET == "lenet_preprocessing"
     assert keys.PVANET == "pvanet_preprocessing"
-    assert keys.for_network("resnet_v2_152") == "vgg_preprocessing"
-    assert keys.for_network("no_such_net") is None
-    assert all(keys.for_network(name) for name in NETWORK_NAMES)
+    assert all(getattr(keys, name.upper()).endswith("_preprocessing") for name in NETWORK_NAMES)
 
 
-def test_each_api_network_belongs_to_one_nets_distribution():
-    assert distribution_for_network("vgg_16") == "mox-nets-classic"
-    assert distribution_for_network("mobilenet_v1_025") == "mox-nets-mobile"
-    assert distribution_for_network("nasnet_cifar") == "mox-nets-mobile"
-    assert distribution_for_network("my_net") is None
-    mobile = [name for name in NETWORK_NAMES if distribution_for_network(name) == "mox-nets-mobile"]
-    assert len(mobile) == 12
+def test_the_constants_name_no_distribution():
+    # Which distribution provides what is the install-hint catalog's (mox_core.install_hints).
+    assert not [name for name in vars(constants) if "distribution" in name.lower()]

@@ -4,9 +4,12 @@ Networks are registered by plugins (``mox_networks`` hook, e.g. ``mox-nets-class
 :class:`mox_core.registry.NetworkSpec` records; this module looks them up and wraps the builder
 into MoXing's ``network_fn(images) -> (logits, end_points)``. Every argument is checked when
 ``get_model_fn`` is called, so a typo fails where it is written rather than deep inside graph
-construction. Importing this module imports no TensorFlow and no network module: the builder is
-resolved by ``get_model_fn`` and TensorFlow is first needed when ``network_fn`` builds the graph.
-The layers the networks are made of live in ``mox_core.nets.layers``.
+construction. Importing this module imports no TensorFlow and no network module: the builder
+and its arg scope are resolved by ``get_model_fn``, and TensorFlow is first needed when
+``network_fn`` builds the graph (:func:`mox_core.nets.net_utils.build_network`: the record's
+arg scope, the run's options, the transpose to ``data_format``). The layers the networks are
+made of live in ``mox_core.nets.layers``, the pieces several families share in ``net_utils``,
+``heads`` and ``initializers``.
 """
 
 from __future__ import annotations
@@ -119,23 +122,27 @@ def get_model_fn(
     elif preprocess_fn is not None:
         _check_preprocess_fn(preprocess_fn)
     builder = resolve(spec.builder, what=f"network {name!r} builder")
+    arg_scope = None
+    if spec.arg_scope is not None:
+        arg_scope = resolve(spec.arg_scope, what=f"network {name!r} arg_scope")
     _check_model_kwargs(name, builder, model_kwargs)
-    is_training = run_mode == ModeKeys.TRAIN
+    options = {
+        "is_training": run_mode == ModeKeys.TRAIN,
+        "weight_decay": float(weight_decay),
+        "data_format": data_format,
+        "batch_norm_fused": batch_norm_fused,
+        "batch_renorm": batch_renorm,
+    }
     num_classes = int(num_classes)
 
     def network_fn(images):
         if preprocess_fn is not None:
             images = preprocess_fn(images, run_mode, image_height, image_width)
-        return builder(
-            images,
-            num_classes,
-            is_training=is_training,
-            weight_decay=float(weight_decay),
-            data_format=data_format,
-            batch_norm_fused=batch_norm_fused,
-            batch_renorm=batch_renorm,
-            **model_kwargs,
-        )
+        if arg_scope is None:  # a builder that takes the layer options itself
+            return builder(images, num_classes, **options, **model_kwargs)
+        from mox_core.nets.net_utils import build_network
+
+        return build_network(builder, arg_scope, images, num_classes, **options, **model_kwargs)
 
     network_fn.__name__ = f"{name}_network_fn"
     network_fn.default_image_size = spec.default_image_size  # as TF-Slim's nets_factory

@@ -1,13 +1,21 @@
-"""What every network family shares: the data layout, slim's padding, batch-norm settings.
+"""What every network family shares: the layout, slim's padding, and how a network is built.
 
-The networks take NHWC images (the ``get_model_fn`` contract) and compute in the
-``data_format`` they are asked for. TF-Slim's nets mostly hard-code NHWC (``axis=3``,
-``[1, 2]``, ``shape[3]``); the ported code asks these helpers instead, so one definition serves
-both layouts with the same variables and the same numbers. Each network plugin depends on
-mox-core only, so the helpers live here rather than in one of the plugins.
+``get_model_fn`` builds a registered network through :func:`build_network`, the one place
+where its run options meet the network: the record's ``arg_scope`` (the family's
+initializers, weight decay and batch-norm settings) is entered, :func:`options_scope` adds
+the options of the run on top (``data_format`` on every layer, ``is_training``,
+``batch_norm_fused`` and ``batch_renorm``), the NHWC images are transposed once to
+``data_format``, and the builder is called with ``(images, num_classes, is_training=...,
+**arch)``. A builder reads the layout with :func:`current_data_format`; TF-Slim's nets
+hard-code NHWC (``axis=3``, ``[1, 2]``, ``shape[3]``) where the ported code asks the helpers
+below, so one definition serves both layouts with the same variables and the same numbers.
+Every network plugin depends on mox-core only, so these helpers live here.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -103,46 +111,117 @@ def fixed_padding(inputs: tf.Tensor, kernel_size, data_format: str, rate: int = 
     return tf.pad(inputs, paddings)
 
 
+def depth_fn(depth_multiplier: float, min_depth: int) -> Callable[[int], int]:
+    """TF-Slim's ``depth = lambda d: max(int(d * depth_multiplier), min_depth)``: the number of
+    channels of a layer of ``d`` channels in a network thinned (or widened) by
+    ``depth_multiplier``."""
+    if depth_multiplier <= 0:
+        raise ValueError("depth_multiplier is not greater than zero.")
+
+    def depth(d: int) -> int:
+        return max(int(d * depth_multiplier), min_depth)
+
+    return depth
+
+
+def concat_channels(values: list[tf.Tensor], data_format: str, name: str | None = None):
+    """Feature maps concatenated along the channel axis (TF-Slim's nets write ``axis=3``)."""
+    return tf.concat(values, axis=channel_axis(data_format), name=name)
+
+
 def batch_norm_params(
     decay: float,
     epsilon: float,
     *,
-    fused: bool | None,
-    renorm: bool,
     center: bool = True,
     scale: bool = True,
     updates_collections: str | None = tf1.GraphKeys.UPDATE_OPS,
 ) -> dict:
-    """The ``batch_norm`` arguments of a family's arg scope, plus ``get_model_fn``'s switches.
+    """A family's ``batch_norm`` settings for its arg scope (``normalizer_params``).
 
     ``decay`` and ``epsilon`` are the family's (slim's arg scopes differ: 0.997 / 1e-5 for the
-    ResNets, 0.9997 / 0.001 for Inception, ...). Slim's ``fused=None`` (fused whenever
-    possible) becomes ``batch_norm_fused``: the fused and the plain kernels compute the same
-    normalization. ``renorm`` turns on batch renormalization with :data:`RENORM_CLIPPING`; it
-    adds the renorm statistics as variables, which TF-Slim's checkpoints do not have.
+    ResNets, 0.9997 / 0.001 for Inception, ...). The options of the run (``is_training``,
+    ``data_format``, ``fused``, ``renorm``) are not among them: :func:`options_scope` sets
+    those on ``batch_norm`` itself, and ``normalizer_params`` given to a layer would override
+    it.
     """
-    params = {
+    return {
         "decay": decay,
         "epsilon": epsilon,
         "center": center,
         "scale": scale,
         "updates_collections": updates_collections,
-        "fused": fused,
     }
-    if renorm:
-        params.update(renorm=True, renorm_clipping=dict(RENORM_CLIPPING))
-    return params
 
 
-def layout_arg_scope(data_format: str):
-    """An ``arg_scope`` giving ``data_format`` to every layer that has one."""
-    return layers.arg_scope(
-        [
-            layers.conv2d,
-            layers.separable_conv2d,
-            layers.max_pool2d,
-            layers.avg_pool2d,
-            layers.batch_norm,
-        ],
-        data_format=data_format,
-    )
+@layers.add_arg_scope
+def current_data_format(data_format: str = NHWC) -> str:
+    """The layout the layers compute in: the one :func:`options_scope` gives them (else NHWC).
+
+    A builder calls ``net_utils.current_data_format()`` once for the axes it needs
+    (:func:`channel_axis`, :func:`spatial_axes`, ...), instead of receiving the layout as an
+    argument: the arg scope is its one source.
+    """
+    return data_format
+
+
+#: The layer functions that take a ``data_format``.
+_LAYOUT_LAYERS = (
+    layers.conv2d,
+    layers.separable_conv2d,
+    layers.max_pool2d,
+    layers.avg_pool2d,
+    layers.batch_norm,
+    current_data_format,
+)
+
+
+@contextlib.contextmanager
+def options_scope(
+    *, is_training, data_format: str, batch_norm_fused: bool | None, batch_renorm: bool
+):
+    """The arg scope of ``get_model_fn``'s own options, entered inside the family's.
+
+    ``data_format`` reaches every layer that has one (and :func:`current_data_format`),
+    ``is_training`` every ``batch_norm`` and ``dropout``; ``batch_norm_fused`` picks the fused
+    kernel (slim's ``fused=None``, fused whenever possible, computes the same normalization) and
+    ``batch_renorm`` turns on batch renormalization with :data:`RENORM_CLIPPING`, which adds
+    renorm statistics as variables (TF-Slim's checkpoints do not have them).
+    """
+    renorm = {"renorm": True, "renorm_clipping": dict(RENORM_CLIPPING)} if batch_renorm else {}
+    with layers.arg_scope(list(_LAYOUT_LAYERS), data_format=data_format):
+        with layers.arg_scope([layers.dropout], is_training=is_training):
+            with layers.arg_scope(
+                [layers.batch_norm], is_training=is_training, fused=batch_norm_fused, **renorm
+            ) as scope:
+                yield scope
+
+
+def build_network(
+    builder: Callable,
+    arg_scope: Callable[..., dict],
+    images,
+    num_classes: int,
+    *,
+    is_training,
+    weight_decay: float,
+    data_format: str,
+    batch_norm_fused: bool | None,
+    batch_renorm: bool,
+    **arch,
+):
+    """``builder``'s ``(logits, end_points)`` on the NHWC ``images``, with the run's options.
+
+    Enters ``arg_scope(weight_decay=weight_decay)`` (the family's saved scope, TF-Slim's
+    ``nets_factory`` convention) and :func:`options_scope`, transposes ``images`` to
+    ``data_format`` and calls ``builder(images, num_classes, is_training=..., **arch)``.
+    """
+    with layers.arg_scope(arg_scope(weight_decay=weight_decay)):
+        with options_scope(
+            is_training=is_training,
+            data_format=data_format,
+            batch_norm_fused=batch_norm_fused,
+            batch_renorm=batch_renorm,
+        ):
+            images = to_data_format(images, data_format)
+            return builder(images, num_classes, is_training=is_training, **arch)

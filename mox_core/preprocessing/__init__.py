@@ -1,7 +1,8 @@
 """Preprocessing pipelines by network name (``moxing.tensorflow.preprocessing``).
 
 Pipelines are registered by plugins (``mox_preprocessing`` hook); a network names its pipeline
-in its registration, and the seed's ``PreprocessingKeys`` table covers the API's networks.
+in its registration, and the seed's ``PreprocessingKeys`` constants answer for a network of the
+API that is not installed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def pipeline_for_network(name: str) -> str:
     networks = registry("networks")
     if name in networks and networks.get(name).preprocessing:
         return networks.get(name).preprocessing
-    pipeline = PreprocessingKeys.for_network(name)
+    pipeline = getattr(PreprocessingKeys, name.upper(), None) if isinstance(name, str) else None
     if pipeline is None:
         raise ValueError(
             f"no preprocessing pipeline is known for network {name!r}: it is neither an "

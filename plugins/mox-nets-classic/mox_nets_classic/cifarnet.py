@@ -16,17 +16,15 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
+from mox_core.nets import layers, net_utils
+from mox_core.nets.initializers import trunc_normal
 
 tf1 = tf.compat.v1
 
 
-def trunc_normal(stddev: float):
-    return tf1.truncated_normal_initializer(stddev=stddev)
-
-
-def cifarnet_arg_scope(weight_decay: float = 0.004, data_format: str = "NHWC") -> dict:
-    """TF-Slim's ``cifarnet_arg_scope``, plus the data format of the convolutions and pools."""
+def cifarnet_arg_scope(weight_decay: float = 0.004) -> dict:
+    """TF-Slim's ``cifarnet_arg_scope``: ReLU, truncated normal weights, L2 decay on the fully
+    connected layers."""
     with layers.arg_scope(
         [layers.conv2d],
         weights_initializer=trunc_normal(5e-2),
@@ -38,11 +36,8 @@ def cifarnet_arg_scope(weight_decay: float = 0.004, data_format: str = "NHWC") -
             weights_initializer=trunc_normal(0.04),
             weights_regularizer=layers.l2_regularizer(weight_decay),
             activation_fn=tf.nn.relu,
-        ):
-            with layers.arg_scope(
-                [layers.conv2d, layers.max_pool2d], data_format=data_format
-            ) as sc:
-                return sc
+        ) as sc:
+            return sc
 
 
 def _lrn(net: tf.Tensor, data_format: str, name: str) -> tf.Tensor:
@@ -50,12 +45,9 @@ def _lrn(net: tf.Tensor, data_format: str, name: str) -> tf.Tensor:
 
     ``tf.nn.lrn`` normalizes across the last axis only, so NCHW goes through NHWC.
     """
-    if data_format == "NCHW":
-        net = tf.transpose(net, [0, 2, 3, 1])
+    net = net_utils.to_nhwc(net, data_format)
     net = tf.nn.lrn(net, 4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, name=name)
-    if data_format == "NCHW":
-        net = tf.transpose(net, [0, 3, 1, 2])
-    return net
+    return net_utils.to_data_format(net, data_format)
 
 
 def cifarnet(
@@ -63,49 +55,36 @@ def cifarnet(
     num_classes: int = 10,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.5,
     prediction_fn: Callable = layers.softmax,
     scope: str = "CifarNet",
 ):
-    """Build CifarNet on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build CifarNet on ``images`` (in the arg scope's layout); ``(logits, end_points)``.
 
-    ``data_format='NCHW'`` runs the convolutions and pools in NCHW (their end points are NCHW)
-    and flattens in NHWC order, so ``fc3`` holds the same weights in both layouts.
-    ``batch_norm_fused`` / ``batch_renorm`` are accepted for the common network contract;
-    CifarNet has no batch normalization.
+    With ``data_format='NCHW'`` the convolutions and pools run in NCHW (their end points are
+    NCHW) and the flatten reads NHWC order, so ``fc3`` holds the same weights in both layouts.
     """
-    del batch_norm_fused, batch_renorm  # no batch normalization in CifarNet
+    data_format = net_utils.current_data_format()
     end_points = {}
-    with layers.arg_scope(cifarnet_arg_scope(weight_decay, data_format)):
-        with tf1.variable_scope(scope, "CifarNet", [images]):
-            net = images if data_format == "NHWC" else tf.transpose(images, [0, 3, 1, 2])
-            net = end_points["conv1"] = layers.conv2d(net, 64, [5, 5], scope="conv1")
-            net = end_points["pool1"] = layers.max_pool2d(net, [2, 2], 2, scope="pool1")
-            net = _lrn(net, data_format, name="norm1")
-            net = end_points["conv2"] = layers.conv2d(net, 64, [5, 5], scope="conv2")
-            net = _lrn(net, data_format, name="norm2")
-            net = end_points["pool2"] = layers.max_pool2d(net, [2, 2], 2, scope="pool2")
-            if data_format == "NCHW":
-                net = tf.transpose(net, [0, 2, 3, 1])
-            net = end_points["Flatten"] = layers.flatten(net)
-            net = end_points["fc3"] = layers.fully_connected(net, 384, scope="fc3")
-            net = layers.dropout(net, dropout_keep_prob, is_training=is_training, scope="dropout3")
-            net = end_points["fc4"] = layers.fully_connected(net, 192, scope="fc4")
-            logits = end_points["Logits"] = layers.fully_connected(
-                net,
-                num_classes,
-                biases_initializer=tf1.zeros_initializer(),
-                weights_initializer=trunc_normal(1 / 192.0),
-                weights_regularizer=None,
-                activation_fn=None,
-                scope="logits",
-            )
-            end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    with tf1.variable_scope(scope, "CifarNet", [images]):
+        net = end_points["conv1"] = layers.conv2d(images, 64, [5, 5], scope="conv1")
+        net = end_points["pool1"] = layers.max_pool2d(net, [2, 2], 2, scope="pool1")
+        net = _lrn(net, data_format, name="norm1")
+        net = end_points["conv2"] = layers.conv2d(net, 64, [5, 5], scope="conv2")
+        net = _lrn(net, data_format, name="norm2")
+        net = end_points["pool2"] = layers.max_pool2d(net, [2, 2], 2, scope="pool2")
+        net = end_points["Flatten"] = layers.flatten(net_utils.to_nhwc(net, data_format))
+        net = end_points["fc3"] = layers.fully_connected(net, 384, scope="fc3")
+        net = layers.dropout(net, dropout_keep_prob, is_training=is_training, scope="dropout3")
+        net = end_points["fc4"] = layers.fully_connected(net, 192, scope="fc4")
+        logits = end_points["Logits"] = layers.fully_connected(
+            net,
+            num_classes,
+            biases_initializer=tf1.zeros_initializer(),
+            weights_initializer=trunc_normal(1 / 192.0),
+            weights_regularizer=None,
+            activation_fn=None,
+            scope="logits",
+        )
+        end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
-
-
-cifarnet.default_image_size = 32

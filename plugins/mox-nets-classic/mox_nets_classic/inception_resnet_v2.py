@@ -18,20 +18,16 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_core.nets.net_utils import batch_norm_params, layout_arg_scope
-from mox_nets_classic import _ops
+from mox_core.nets import layers, net_utils
+from mox_core.nets.net_utils import batch_norm_params
+from mox_nets_classic.inception_utils import aux_logits, flat_logits
 
 tf1 = tf.compat.v1
 
 
-def _concat(values, data_format: str) -> tf.Tensor:
-    return tf.concat(axis=_ops.channel_axis(data_format), values=values)
-
-
 def _residual(net, mixed, scale: float, activation_fn, data_format: str):
     """``activation_fn(net + scale * Conv2d_1x1(mixed))``: the end of every residual block."""
-    channels = net.shape[_ops.channel_axis(data_format)]
+    channels = net.shape[net_utils.channel_axis(data_format)]
     up = layers.conv2d(
         mixed, channels, 1, normalizer_fn=None, activation_fn=None, scope="Conv2d_1x1"
     )
@@ -57,7 +53,7 @@ def block35(net, scale=1.0, activation_fn=tf.nn.relu, data_format="NHWC", scope=
             tower_conv2_0 = layers.conv2d(net, 32, 1, scope="Conv2d_0a_1x1")
             tower_conv2_1 = layers.conv2d(tower_conv2_0, 48, 3, scope="Conv2d_0b_3x3")
             tower_conv2_2 = layers.conv2d(tower_conv2_1, 64, 3, scope="Conv2d_0c_3x3")
-        mixed = _concat([tower_conv, tower_conv1_1, tower_conv2_2], data_format)
+        mixed = net_utils.concat_channels([tower_conv, tower_conv1_1, tower_conv2_2], data_format)
         return _residual(net, mixed, scale, activation_fn, data_format)
 
 
@@ -70,7 +66,7 @@ def block17(net, scale=1.0, activation_fn=tf.nn.relu, data_format="NHWC", scope=
             tower_conv1_0 = layers.conv2d(net, 128, 1, scope="Conv2d_0a_1x1")
             tower_conv1_1 = layers.conv2d(tower_conv1_0, 160, [1, 7], scope="Conv2d_0b_1x7")
             tower_conv1_2 = layers.conv2d(tower_conv1_1, 192, [7, 1], scope="Conv2d_0c_7x1")
-        mixed = _concat([tower_conv, tower_conv1_2], data_format)
+        mixed = net_utils.concat_channels([tower_conv, tower_conv1_2], data_format)
         return _residual(net, mixed, scale, activation_fn, data_format)
 
 
@@ -83,7 +79,7 @@ def block8(net, scale=1.0, activation_fn=tf.nn.relu, data_format="NHWC", scope=N
             tower_conv1_0 = layers.conv2d(net, 192, 1, scope="Conv2d_0a_1x1")
             tower_conv1_1 = layers.conv2d(tower_conv1_0, 224, [1, 3], scope="Conv2d_0b_1x3")
             tower_conv1_2 = layers.conv2d(tower_conv1_1, 256, [3, 1], scope="Conv2d_0c_3x1")
-        mixed = _concat([tower_conv, tower_conv1_2], data_format)
+        mixed = net_utils.concat_channels([tower_conv, tower_conv1_2], data_format)
         return _residual(net, mixed, scale, activation_fn, data_format)
 
 
@@ -140,7 +136,7 @@ def inception_resnet_v2_base(
                         net, 3, stride=1, padding="SAME", scope="AvgPool_0a_3x3"
                     )
                     tower_pool_1 = layers.conv2d(tower_pool, 64, 1, scope="Conv2d_0b_1x1")
-                net = end_points["Mixed_5b"] = _concat(
+                net = end_points["Mixed_5b"] = net_utils.concat_channels(
                     [tower_conv, tower_conv1_1, tower_conv2_2, tower_pool_1], data_format
                 )
 
@@ -169,7 +165,7 @@ def inception_resnet_v2_base(
                     tower_pool = layers.max_pool2d(
                         net, 3, stride=2, padding=padding, scope="MaxPool_1a_3x3"
                     )
-                net = end_points["Mixed_6a"] = _concat(
+                net = end_points["Mixed_6a"] = net_utils.concat_channels(
                     [tower_conv, tower_conv1_2, tower_pool], data_format
                 )
 
@@ -205,7 +201,7 @@ def inception_resnet_v2_base(
                     tower_pool = layers.max_pool2d(
                         net, 3, stride=2, padding=padding, scope="MaxPool_1a_3x3"
                     )
-                net = end_points["Mixed_7a"] = _concat(
+                net = end_points["Mixed_7a"] = net_utils.concat_channels(
                     [tower_conv_1, tower_conv1_1, tower_conv2_2, tower_pool], data_format
                 )
 
@@ -231,12 +227,8 @@ def inception_resnet_v2_arg_scope(
     activation_fn: Callable = tf.nn.relu,
     batch_norm_updates_collections: str | None = tf1.GraphKeys.UPDATE_OPS,
     batch_norm_scale: bool = False,
-    *,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    data_format: str = "NHWC",
 ) -> dict:
-    """TF-Slim's ``inception_resnet_v2_arg_scope``, with ``get_model_fn``'s switches and layout."""
+    """TF-Slim's ``inception_resnet_v2_arg_scope``: batch norm, L2 decay on weights and biases."""
     with layers.arg_scope(
         [layers.conv2d, layers.fully_connected],
         weights_regularizer=layers.l2_regularizer(weight_decay),
@@ -250,13 +242,10 @@ def inception_resnet_v2_arg_scope(
                 batch_norm_decay,
                 batch_norm_epsilon,
                 scale=batch_norm_scale,
-                fused=batch_norm_fused,
-                renorm=batch_renorm,
                 updates_collections=batch_norm_updates_collections,
             ),
-        ):
-            with layout_arg_scope(data_format) as sc:
-                return sc
+        ) as sc:
+            return sc
 
 
 def inception_resnet_v2(
@@ -264,81 +253,34 @@ def inception_resnet_v2(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.8,
     create_aux_logits: bool = True,
     activation_fn: Callable = tf.nn.relu,
     scope: str = "InceptionResnetV2",
 ):
-    """Build Inception-ResNet v2 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build Inception-ResNet v2 on ``images`` (in the arg scope's layout); returns
+    ``(logits, end_points)``.
 
     End points are keyed as slim's (``Mixed_6a``, ``PreAuxLogits``, ``AuxLogits``,
-    ``global_pool``, ``PreLogitsFlatten``, ``Logits``, ``Predictions``, ...) and hold
-    ``data_format`` tensors. The smallest input is 107x107 (the 17x17 map must hold the
-    auxiliary head's 5x5 pool), 75x75 with ``create_aux_logits=False``, which leaves that head
-    and its variables out.
+    ``global_pool``, ``PreLogitsFlatten``, ``Logits``, ``Predictions``, ...) and hold tensors in
+    the layers' layout. The smallest input is 107x107 (the 17x17 map must hold the auxiliary
+    head's 5x5 pool), 75x75 with ``create_aux_logits=False``, which leaves that head and its
+    variables out. ``activation_fn`` is the blocks' (the arg scope's is slim's ReLU).
     """
-    arg_sc = inception_resnet_v2_arg_scope(
-        weight_decay,
-        activation_fn=activation_fn,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        with tf1.variable_scope(scope, "InceptionResnetV2", [images]) as sc:
-            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
-                net = _ops.to_data_format(images, data_format)
-                net, end_points = inception_resnet_v2_base(
-                    net, data_format, scope=sc, activation_fn=activation_fn
-                )
-
-                if create_aux_logits:
-                    with tf1.variable_scope("AuxLogits"):
-                        aux = layers.avg_pool2d(
-                            end_points["PreAuxLogits"],
-                            5,
-                            stride=3,
-                            padding="VALID",
-                            scope="Conv2d_1a_3x3",
-                        )
-                        aux = layers.conv2d(aux, 128, 1, scope="Conv2d_1b_1x1")
-                        aux = layers.conv2d(
-                            aux,
-                            768,
-                            _ops.spatial_shape(aux, data_format),
-                            padding="VALID",
-                            scope="Conv2d_2a_5x5",
-                        )
-                        aux = layers.flatten(aux)
-                        aux = layers.fully_connected(
-                            aux, num_classes, activation_fn=None, scope="Logits"
-                        )
-                        end_points["AuxLogits"] = aux
-
-                with tf1.variable_scope("Logits"):
-                    kernel_size = _ops.spatial_shape(net, data_format)
-                    if None not in kernel_size:
-                        net = layers.avg_pool2d(
-                            net, kernel_size, padding="VALID", scope="AvgPool_1a_8x8"
-                        )
-                    else:
-                        net = _ops.global_average_pool(net, data_format, name="global_pool")
-                    end_points["global_pool"] = net
-                    net = layers.flatten(net)
-                    net = layers.dropout(
-                        net, dropout_keep_prob, is_training=is_training, scope="Dropout"
-                    )
-                    end_points["PreLogitsFlatten"] = net
-                    logits = layers.fully_connected(
-                        net, num_classes, activation_fn=None, scope="Logits"
-                    )
-                    end_points["Logits"] = logits
-                    end_points["Predictions"] = tf.nn.softmax(logits, name="Predictions")
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "InceptionResnetV2", [images]) as sc:
+        net, end_points = inception_resnet_v2_base(
+            images, data_format, scope=sc, activation_fn=activation_fn
+        )
+        if create_aux_logits:
+            with tf1.variable_scope("AuxLogits"):
+                end_points["AuxLogits"] = aux_logits(
+                    end_points["PreAuxLogits"], num_classes, data_format,
+                    pool_scope="Conv2d_1a_3x3", conv_scope="Conv2d_2a_5x5", logits_scope="Logits",
+                )  # fmt: skip
+        with tf1.variable_scope("Logits"):
+            logits = flat_logits(
+                net, num_classes, end_points, data_format, pool_scope="AvgPool_1a_8x8",
+                dropout_keep_prob=dropout_keep_prob, dropout_scope="Dropout",
+            )  # fmt: skip
     return logits, end_points
-
-
-inception_resnet_v2.default_image_size = 299

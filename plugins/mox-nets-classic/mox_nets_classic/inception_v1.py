@@ -4,9 +4,10 @@ The stem (7x7/2 convolution, 3x3/2 max pool, 1x1 and 3x3 convolutions, 3x3/2 max
 nine Inception modules (``Mixed_3b`` ... ``Mixed_5c``) with max pools between the stages, all
 SAME; each module concatenates a 1x1 branch, a 1x1 -> 3x3 branch, a 1x1 -> 3x3 branch (slim's
 GoogLeNet uses 3x3 where the paper has 5x5) and a 3x3 max pool -> 1x1 branch. Batch norm after
-every convolution (``inception_utils``), then a 7x7 average pool, dropout (keep 0.8) and the
-1x1 ``Logits/Conv2d_0c_1x1`` convolution. No auxiliary heads, as slim's. Variable names,
-including slim's ``Mixed_5b/Branch_2/Conv2d_0a_3x3``, match TF-Slim so its checkpoint loads.
+every convolution (``inception_utils.inception_arg_scope``), then a 7x7 average pool, dropout
+(keep 0.8) and the 1x1 ``Logits/Conv2d_0c_1x1`` convolution. No auxiliary heads, as slim's.
+Variable names, including slim's ``Mixed_5b/Branch_2/Conv2d_0a_3x3``, match TF-Slim so its
+checkpoint loads.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_classic import _ops
-from mox_nets_classic.inception_utils import inception_arg_scope, trunc_normal
+from mox_core.nets import heads, layers, net_utils
+from mox_core.nets.initializers import trunc_normal
 
 tf1 = tf.compat.v1
 
@@ -51,9 +51,7 @@ def _inception_module(net: tf.Tensor, end_point: str, data_format: str) -> tf.Te
         with tf1.variable_scope("Branch_3"):
             branch_3 = layers.max_pool2d(net, [3, 3], scope="MaxPool_0a_3x3")
             branch_3 = layers.conv2d(branch_3, depth_3, [1, 1], scope="Conv2d_0b_1x1")
-        return tf.concat(
-            axis=_ops.channel_axis(data_format), values=[branch_0, branch_1, branch_2, branch_3]
-        )
+        return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def inception_v1_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "InceptionV1"):
@@ -99,56 +97,29 @@ def inception_v1(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.8,
     prediction_fn: Callable = layers.softmax,
     spatial_squeeze: bool = True,
     global_pool: bool = False,
     scope: str = "InceptionV1",
 ):
-    """Build Inception v1 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build Inception v1 on ``images`` (in the arg scope's layout); ``(logits, end_points)``.
 
     End points are keyed as slim's (``Mixed_4c``, ``AvgPool_0a_7x7``, ``Logits``,
-    ``Predictions``, ...) and hold ``data_format`` tensors. The fixed 7x7 average pool expects
-    the default 224x224 input; ``global_pool=True`` pools any size to 1x1.
+    ``Predictions``, ...) and hold tensors in the layers' layout. The 7x7 average pool fits the
+    default 224x224 input (smaller maps get a smaller window); ``global_pool=True`` pools any
+    size to 1x1.
     """
-    arg_sc = inception_arg_scope(
-        weight_decay,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        with tf1.variable_scope(scope, "InceptionV1", [images]) as sc:
-            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
-                net = _ops.to_data_format(images, data_format)
-                net, end_points = inception_v1_base(net, data_format, scope=sc)
-                with tf1.variable_scope("Logits"):
-                    if global_pool:
-                        net = _ops.global_average_pool(net, data_format, name="global_pool")
-                        end_points["global_pool"] = net
-                    else:
-                        net = layers.avg_pool2d(net, [7, 7], stride=1, scope="AvgPool_0a_7x7")
-                        end_points["AvgPool_0a_7x7"] = net
-                    net = layers.dropout(net, dropout_keep_prob, scope="Dropout_0b")
-                    logits = layers.conv2d(
-                        net,
-                        num_classes,
-                        [1, 1],
-                        activation_fn=None,
-                        normalizer_fn=None,
-                        scope="Conv2d_0c_1x1",
-                    )
-                    if spatial_squeeze:
-                        logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
-                    else:
-                        logits = _ops.to_nhwc(logits, data_format)
-                    end_points["Logits"] = logits
-                    end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "InceptionV1", [images]) as sc:
+        net, end_points = inception_v1_base(images, data_format, scope=sc)
+        with tf1.variable_scope("Logits"):
+            logits = end_points["Logits"] = heads.pooled_logits(
+                net, num_classes, end_points, data_format, kernel_size=[7, 7],
+                dropout_keep_prob=dropout_keep_prob, global_pool=global_pool,
+                spatial_squeeze=spatial_squeeze, pool_stride=1, pool_scope="AvgPool_0a_7x7",
+                pool_end_point="AvgPool_0a_7x7", dropout_scope="Dropout_0b", prelogits=False,
+                logits_scope="Conv2d_0c_1x1",
+            )  # fmt: skip
+            end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
-
-
-inception_v1.default_image_size = 224

@@ -16,9 +16,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_classic import _ops
-from mox_nets_classic.inception_utils import inception_arg_scope, trunc_normal
+from mox_core.nets import heads, layers, net_utils
+from mox_core.nets.initializers import trunc_normal
 
 tf1 = tf.compat.v1
 
@@ -90,9 +89,7 @@ def _inception_module(net, end_point: str, depth: Callable, data_format: str) ->
                 weights_initializer=trunc_normal(0.1),
                 scope="Conv2d_0b_1x1",
             )
-        return tf.concat(
-            axis=_ops.channel_axis(data_format), values=[branch_0, branch_1, branch_2, branch_3]
-        )
+        return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def _grid_reduction(net, end_point: str, depth: Callable, data_format: str) -> tf.Tensor:
@@ -123,7 +120,7 @@ def _grid_reduction(net, end_point: str, depth: Callable, data_format: str) -> t
             )
         with tf1.variable_scope("Branch_2"):
             branch_2 = layers.max_pool2d(net, [3, 3], stride=2, scope="MaxPool_1a_3x3")
-        return tf.concat(axis=_ops.channel_axis(data_format), values=[branch_0, branch_1, branch_2])
+        return net_utils.concat_channels([branch_0, branch_1, branch_2], data_format)
 
 
 def inception_v2_base(
@@ -134,12 +131,7 @@ def inception_v2_base(
     scope: str = "InceptionV2",
 ):
     """The network up to ``Mixed_5c`` on a ``data_format`` tensor: ``(net, end_points)``."""
-    if depth_multiplier <= 0:
-        raise ValueError("depth_multiplier is not greater than zero.")
-
-    def depth(d: int) -> int:
-        return max(int(d * depth_multiplier), min_depth)
-
+    depth = net_utils.depth_fn(depth_multiplier, min_depth)
     end_points = {}
     with tf1.variable_scope(scope, "InceptionV2", [net]):
         with layers.arg_scope(
@@ -184,10 +176,6 @@ def inception_v2(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.8,
     min_depth: int = 16,
     depth_multiplier: float = 1.0,
@@ -196,57 +184,24 @@ def inception_v2(
     global_pool: bool = False,
     scope: str = "InceptionV2",
 ):
-    """Build Inception v2 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build Inception v2 on ``images`` (in the arg scope's layout); ``(logits, end_points)``.
 
     End points are keyed as slim's (``Mixed_4a``, ``AvgPool_1a``, ``PreLogits``, ``Logits``,
-    ``Predictions``, ...) and hold ``data_format`` tensors. Any input of at least 32x32 works:
-    the final average pool shrinks to the feature map (``global_pool=True`` averages it all).
+    ``Predictions``, ...) and hold tensors in the layers' layout. Any input of at least 32x32
+    works: the final average pool shrinks to the feature map (``global_pool=True`` averages it
+    all).
     """
-    if depth_multiplier <= 0:
-        raise ValueError("depth_multiplier is not greater than zero.")
-    arg_sc = inception_arg_scope(
-        weight_decay,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        with tf1.variable_scope(scope, "InceptionV2", [images]) as sc:
-            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
-                net = _ops.to_data_format(images, data_format)
-                net, end_points = inception_v2_base(
-                    net, min_depth, depth_multiplier, data_format, scope=sc
-                )
-                with tf1.variable_scope("Logits"):
-                    if global_pool:
-                        net = _ops.global_average_pool(net, data_format, name="global_pool")
-                        end_points["global_pool"] = net
-                    else:
-                        kernel_size = _ops.reduced_kernel_size(net, [7, 7], data_format)
-                        net = layers.avg_pool2d(
-                            net,
-                            kernel_size,
-                            padding="VALID",
-                            scope="AvgPool_1a_{}x{}".format(*kernel_size),
-                        )
-                        end_points["AvgPool_1a"] = net
-                    net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout_1b")
-                    end_points["PreLogits"] = net
-                    logits = layers.conv2d(
-                        net,
-                        num_classes,
-                        [1, 1],
-                        activation_fn=None,
-                        normalizer_fn=None,
-                        scope="Conv2d_1c_1x1",
-                    )
-                    if spatial_squeeze:
-                        logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
-                    else:
-                        logits = _ops.to_nhwc(logits, data_format)
-                end_points["Logits"] = logits
-                end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "InceptionV2", [images]) as sc:
+        net, end_points = inception_v2_base(
+            images, min_depth, depth_multiplier, data_format, scope=sc
+        )
+        with tf1.variable_scope("Logits"):
+            logits = heads.pooled_logits(
+                net, num_classes, end_points, data_format, kernel_size=[7, 7],
+                dropout_keep_prob=dropout_keep_prob, global_pool=global_pool,
+                spatial_squeeze=spatial_squeeze,
+            )  # fmt: skip
+        end_points["Logits"] = logits
+        end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
-
-
-inception_v2.default_image_size = 224

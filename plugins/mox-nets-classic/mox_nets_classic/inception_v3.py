@@ -18,15 +18,10 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_classic import _ops
-from mox_nets_classic.inception_utils import inception_arg_scope, trunc_normal
+from mox_core.nets import heads, layers, net_utils
+from mox_core.nets.initializers import trunc_normal
 
 tf1 = tf.compat.v1
-
-
-def _concat(values, data_format: str) -> tf.Tensor:
-    return tf.concat(axis=_ops.channel_axis(data_format), values=values)
 
 
 def _module_35(net, end_point: str, pool_depth: int, depth: Callable, data_format: str):
@@ -50,7 +45,7 @@ def _module_35(net, end_point: str, pool_depth: int, depth: Callable, data_forma
         with tf1.variable_scope("Branch_3"):
             branch_3 = layers.avg_pool2d(net, [3, 3], scope="AvgPool_0a_3x3")
             branch_3 = layers.conv2d(branch_3, depth(pool_depth), [1, 1], scope="Conv2d_0b_1x1")
-        return _concat([branch_0, branch_1, branch_2, branch_3], data_format)
+        return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def _module_17(net, end_point: str, width: int, depth: Callable, data_format: str):
@@ -71,7 +66,7 @@ def _module_17(net, end_point: str, width: int, depth: Callable, data_format: st
         with tf1.variable_scope("Branch_3"):
             branch_3 = layers.avg_pool2d(net, [3, 3], scope="AvgPool_0a_3x3")
             branch_3 = layers.conv2d(branch_3, depth(192), [1, 1], scope="Conv2d_0b_1x1")
-        return _concat([branch_0, branch_1, branch_2, branch_3], data_format)
+        return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def _module_8(net, end_point: str, depth: Callable, data_format: str):
@@ -83,7 +78,7 @@ def _module_8(net, end_point: str, depth: Callable, data_format: str):
             branch_0 = layers.conv2d(net, depth(320), [1, 1], scope="Conv2d_0a_1x1")
         with tf1.variable_scope("Branch_1"):
             branch_1 = layers.conv2d(net, depth(384), [1, 1], scope="Conv2d_0a_1x1")
-            branch_1 = _concat(
+            branch_1 = net_utils.concat_channels(
                 [
                     layers.conv2d(branch_1, depth(384), [1, 3], scope="Conv2d_0b_1x3"),
                     layers.conv2d(branch_1, depth(384), [3, 1], scope=name_1),
@@ -93,7 +88,7 @@ def _module_8(net, end_point: str, depth: Callable, data_format: str):
         with tf1.variable_scope("Branch_2"):
             branch_2 = layers.conv2d(net, depth(448), [1, 1], scope="Conv2d_0a_1x1")
             branch_2 = layers.conv2d(branch_2, depth(384), [3, 3], scope="Conv2d_0b_3x3")
-            branch_2 = _concat(
+            branch_2 = net_utils.concat_channels(
                 [
                     layers.conv2d(branch_2, depth(384), [1, 3], scope="Conv2d_0c_1x3"),
                     layers.conv2d(branch_2, depth(384), [3, 1], scope="Conv2d_0d_3x1"),
@@ -103,7 +98,7 @@ def _module_8(net, end_point: str, depth: Callable, data_format: str):
         with tf1.variable_scope("Branch_3"):
             branch_3 = layers.avg_pool2d(net, [3, 3], scope="AvgPool_0a_3x3")
             branch_3 = layers.conv2d(branch_3, depth(192), [1, 1], scope="Conv2d_0b_1x1")
-        return _concat([branch_0, branch_1, branch_2, branch_3], data_format)
+        return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def inception_v3_base(
@@ -114,12 +109,7 @@ def inception_v3_base(
     scope: str = "InceptionV3",
 ):
     """The network up to ``Mixed_7c`` on a ``data_format`` tensor: ``(net, end_points)``."""
-    if depth_multiplier <= 0:
-        raise ValueError("depth_multiplier is not greater than zero.")
-
-    def depth(d: int) -> int:
-        return max(int(d * depth_multiplier), min_depth)
-
+    depth = net_utils.depth_fn(depth_multiplier, min_depth)
     end_points = {}
     with tf1.variable_scope(scope, "InceptionV3", [net]):
         pools = [layers.conv2d, layers.max_pool2d, layers.avg_pool2d]
@@ -174,7 +164,9 @@ def inception_v3_base(
                     branch_2 = layers.max_pool2d(
                         net, [3, 3], stride=2, padding="VALID", scope="MaxPool_1a_3x3"
                     )
-                net = end_points["Mixed_6a"] = _concat([branch_0, branch_1, branch_2], data_format)
+                net = end_points["Mixed_6a"] = net_utils.concat_channels(
+                    [branch_0, branch_1, branch_2], data_format
+                )
 
             for end_point, width in (
                 ("Mixed_6b", 128),
@@ -212,7 +204,9 @@ def inception_v3_base(
                     branch_2 = layers.max_pool2d(
                         net, [3, 3], stride=2, padding="VALID", scope="MaxPool_1a_3x3"
                     )
-                net = end_points["Mixed_7a"] = _concat([branch_0, branch_1, branch_2], data_format)
+                net = end_points["Mixed_7a"] = net_utils.concat_channels(
+                    [branch_0, branch_1, branch_2], data_format
+                )
 
             for end_point in ("Mixed_7b", "Mixed_7c"):
                 net = end_points[end_point] = _module_8(net, end_point, depth, data_format)
@@ -224,10 +218,6 @@ def inception_v3(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.8,
     min_depth: int = 16,
     depth_multiplier: float = 1.0,
@@ -237,103 +227,46 @@ def inception_v3(
     global_pool: bool = False,
     scope: str = "InceptionV3",
 ):
-    """Build Inception v3 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build Inception v3 on ``images`` (in the arg scope's layout); ``(logits, end_points)``.
 
     End points are keyed as slim's (``Mixed_6e``, ``AuxLogits``, ``AvgPool_1a``, ``PreLogits``,
-    ``Logits``, ``Predictions``, ...) and hold ``data_format`` tensors. The fixed pools shrink
-    for small inputs, as slim's: the smallest input is 107x107 (the auxiliary head's 5x5/3 pool
-    needs a 17x17 map of at least 5x5), 75x75 with ``create_aux_logits=False``, which leaves
-    out the auxiliary head and its variables.
+    ``Logits``, ``Predictions``, ...) and hold tensors in the layers' layout. The fixed pools
+    shrink for small inputs, as slim's: the smallest input is 107x107 (the auxiliary head's
+    5x5/3 pool needs a 17x17 map of at least 5x5), 75x75 with ``create_aux_logits=False``,
+    which leaves out the auxiliary head and its variables.
     """
-    if depth_multiplier <= 0:
-        raise ValueError("depth_multiplier is not greater than zero.")
+    depth = net_utils.depth_fn(depth_multiplier, min_depth)
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "InceptionV3", [images]) as sc:
+        net, end_points = inception_v3_base(
+            images, min_depth, depth_multiplier, data_format, scope=sc
+        )
+        if create_aux_logits:
+            with layers.arg_scope(
+                [layers.conv2d, layers.max_pool2d, layers.avg_pool2d], stride=1, padding="SAME"
+            ):
+                with tf1.variable_scope("AuxLogits"):
+                    aux = layers.avg_pool2d(
+                        end_points["Mixed_6e"], [5, 5], stride=3, padding="VALID",
+                        scope="AvgPool_1a_5x5",
+                    )  # fmt: skip
+                    aux = layers.conv2d(aux, depth(128), [1, 1], scope="Conv2d_1b_1x1")
+                    kernel_size = net_utils.reduced_kernel_size(aux, [5, 5], data_format)
+                    aux = layers.conv2d(
+                        aux, depth(768), kernel_size, weights_initializer=trunc_normal(0.01),
+                        padding="VALID", scope="Conv2d_2a_{}x{}".format(*kernel_size),
+                    )  # fmt: skip
+                    end_points["AuxLogits"] = heads.conv_logits(
+                        aux, num_classes, data_format, spatial_squeeze=spatial_squeeze,
+                        weights_initializer=trunc_normal(0.001), scope="Conv2d_2b_1x1",
+                    )  # fmt: skip
 
-    def depth(d: int) -> int:
-        return max(int(d * depth_multiplier), min_depth)
-
-    arg_sc = inception_arg_scope(
-        weight_decay,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        with tf1.variable_scope(scope, "InceptionV3", [images]) as sc:
-            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
-                net = _ops.to_data_format(images, data_format)
-                net, end_points = inception_v3_base(
-                    net, min_depth, depth_multiplier, data_format, scope=sc
-                )
-
-                if create_aux_logits:
-                    with layers.arg_scope(
-                        [layers.conv2d, layers.max_pool2d, layers.avg_pool2d],
-                        stride=1,
-                        padding="SAME",
-                    ):
-                        with tf1.variable_scope("AuxLogits"):
-                            aux = layers.avg_pool2d(
-                                end_points["Mixed_6e"],
-                                [5, 5],
-                                stride=3,
-                                padding="VALID",
-                                scope="AvgPool_1a_5x5",
-                            )
-                            aux = layers.conv2d(aux, depth(128), [1, 1], scope="Conv2d_1b_1x1")
-                            kernel_size = _ops.reduced_kernel_size(aux, [5, 5], data_format)
-                            aux = layers.conv2d(
-                                aux,
-                                depth(768),
-                                kernel_size,
-                                weights_initializer=trunc_normal(0.01),
-                                padding="VALID",
-                                scope="Conv2d_2a_{}x{}".format(*kernel_size),
-                            )
-                            aux = layers.conv2d(
-                                aux,
-                                num_classes,
-                                [1, 1],
-                                activation_fn=None,
-                                normalizer_fn=None,
-                                weights_initializer=trunc_normal(0.001),
-                                scope="Conv2d_2b_1x1",
-                            )
-                            if spatial_squeeze:
-                                aux = _ops.spatial_squeeze(aux, data_format, name="SpatialSqueeze")
-                            else:
-                                aux = _ops.to_nhwc(aux, data_format)
-                            end_points["AuxLogits"] = aux
-
-                with tf1.variable_scope("Logits"):
-                    if global_pool:
-                        net = _ops.global_average_pool(net, data_format, name="GlobalPool")
-                        end_points["global_pool"] = net
-                    else:
-                        kernel_size = _ops.reduced_kernel_size(net, [8, 8], data_format)
-                        net = layers.avg_pool2d(
-                            net,
-                            kernel_size,
-                            padding="VALID",
-                            scope="AvgPool_1a_{}x{}".format(*kernel_size),
-                        )
-                        end_points["AvgPool_1a"] = net
-                    net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout_1b")
-                    end_points["PreLogits"] = net
-                    logits = layers.conv2d(
-                        net,
-                        num_classes,
-                        [1, 1],
-                        activation_fn=None,
-                        normalizer_fn=None,
-                        scope="Conv2d_1c_1x1",
-                    )
-                    if spatial_squeeze:
-                        logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
-                    else:
-                        logits = _ops.to_nhwc(logits, data_format)
-                end_points["Logits"] = logits
-                end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+        with tf1.variable_scope("Logits"):
+            logits = heads.pooled_logits(
+                net, num_classes, end_points, data_format, kernel_size=[8, 8],
+                dropout_keep_prob=dropout_keep_prob, global_pool=global_pool,
+                spatial_squeeze=spatial_squeeze, global_pool_name="GlobalPool",
+            )  # fmt: skip
+        end_points["Logits"] = logits
+        end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
-
-
-inception_v3.default_image_size = 299

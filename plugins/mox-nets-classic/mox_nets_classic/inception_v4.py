@@ -14,15 +14,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_classic import _ops
-from mox_nets_classic.inception_utils import inception_arg_scope
+from mox_core.nets import layers, net_utils
+from mox_nets_classic.inception_utils import aux_logits, flat_logits
 
 tf1 = tf.compat.v1
-
-
-def _concat(values, data_format: str) -> tf.Tensor:
-    return tf.concat(axis=_ops.channel_axis(data_format), values=values)
 
 
 def block_inception_a(inputs, data_format: str = "NHWC", scope=None, reuse=None):
@@ -43,7 +38,7 @@ def block_inception_a(inputs, data_format: str = "NHWC", scope=None, reuse=None)
             with tf1.variable_scope("Branch_3"):
                 branch_3 = layers.avg_pool2d(inputs, [3, 3], scope="AvgPool_0a_3x3")
                 branch_3 = layers.conv2d(branch_3, 96, [1, 1], scope="Conv2d_0b_1x1")
-            return _concat([branch_0, branch_1, branch_2, branch_3], data_format)
+            return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def block_reduction_a(inputs, data_format: str = "NHWC", scope=None, reuse=None):
@@ -66,7 +61,7 @@ def block_reduction_a(inputs, data_format: str = "NHWC", scope=None, reuse=None)
                 branch_2 = layers.max_pool2d(
                     inputs, [3, 3], stride=2, padding="VALID", scope="MaxPool_1a_3x3"
                 )
-            return _concat([branch_0, branch_1, branch_2], data_format)
+            return net_utils.concat_channels([branch_0, branch_1, branch_2], data_format)
 
 
 def block_inception_b(inputs, data_format: str = "NHWC", scope=None, reuse=None):
@@ -90,7 +85,7 @@ def block_inception_b(inputs, data_format: str = "NHWC", scope=None, reuse=None)
             with tf1.variable_scope("Branch_3"):
                 branch_3 = layers.avg_pool2d(inputs, [3, 3], scope="AvgPool_0a_3x3")
                 branch_3 = layers.conv2d(branch_3, 128, [1, 1], scope="Conv2d_0b_1x1")
-            return _concat([branch_0, branch_1, branch_2, branch_3], data_format)
+            return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def block_reduction_b(inputs, data_format: str = "NHWC", scope=None, reuse=None):
@@ -115,7 +110,7 @@ def block_reduction_b(inputs, data_format: str = "NHWC", scope=None, reuse=None)
                 branch_2 = layers.max_pool2d(
                     inputs, [3, 3], stride=2, padding="VALID", scope="MaxPool_1a_3x3"
                 )
-            return _concat([branch_0, branch_1, branch_2], data_format)
+            return net_utils.concat_channels([branch_0, branch_1, branch_2], data_format)
 
 
 def block_inception_c(inputs, data_format: str = "NHWC", scope=None, reuse=None):
@@ -128,7 +123,7 @@ def block_inception_c(inputs, data_format: str = "NHWC", scope=None, reuse=None)
                 branch_0 = layers.conv2d(inputs, 256, [1, 1], scope="Conv2d_0a_1x1")
             with tf1.variable_scope("Branch_1"):
                 branch_1 = layers.conv2d(inputs, 384, [1, 1], scope="Conv2d_0a_1x1")
-                branch_1 = _concat(
+                branch_1 = net_utils.concat_channels(
                     [
                         layers.conv2d(branch_1, 256, [1, 3], scope="Conv2d_0b_1x3"),
                         layers.conv2d(branch_1, 256, [3, 1], scope="Conv2d_0c_3x1"),
@@ -139,7 +134,7 @@ def block_inception_c(inputs, data_format: str = "NHWC", scope=None, reuse=None)
                 branch_2 = layers.conv2d(inputs, 384, [1, 1], scope="Conv2d_0a_1x1")
                 branch_2 = layers.conv2d(branch_2, 448, [3, 1], scope="Conv2d_0b_3x1")
                 branch_2 = layers.conv2d(branch_2, 512, [1, 3], scope="Conv2d_0c_1x3")
-                branch_2 = _concat(
+                branch_2 = net_utils.concat_channels(
                     [
                         layers.conv2d(branch_2, 256, [1, 3], scope="Conv2d_0d_1x3"),
                         layers.conv2d(branch_2, 256, [3, 1], scope="Conv2d_0e_3x1"),
@@ -149,7 +144,7 @@ def block_inception_c(inputs, data_format: str = "NHWC", scope=None, reuse=None)
             with tf1.variable_scope("Branch_3"):
                 branch_3 = layers.avg_pool2d(inputs, [3, 3], scope="AvgPool_0a_3x3")
                 branch_3 = layers.conv2d(branch_3, 256, [1, 1], scope="Conv2d_0b_1x1")
-            return _concat([branch_0, branch_1, branch_2, branch_3], data_format)
+            return net_utils.concat_channels([branch_0, branch_1, branch_2, branch_3], data_format)
 
 
 def inception_v4_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "InceptionV4"):
@@ -178,7 +173,9 @@ def inception_v4_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "I
                     branch_1 = layers.conv2d(
                         net, 96, [3, 3], stride=2, padding="VALID", scope="Conv2d_0a_3x3"
                     )
-                net = end_points["Mixed_3a"] = _concat([branch_0, branch_1], data_format)
+                net = end_points["Mixed_3a"] = net_utils.concat_channels(
+                    [branch_0, branch_1], data_format
+                )
             # 73 x 73 x 160
             with tf1.variable_scope("Mixed_4a"):
                 with tf1.variable_scope("Branch_0"):
@@ -193,7 +190,9 @@ def inception_v4_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "I
                     branch_1 = layers.conv2d(
                         branch_1, 96, [3, 3], padding="VALID", scope="Conv2d_1a_3x3"
                     )
-                net = end_points["Mixed_4a"] = _concat([branch_0, branch_1], data_format)
+                net = end_points["Mixed_4a"] = net_utils.concat_channels(
+                    [branch_0, branch_1], data_format
+                )
             # 71 x 71 x 192
             with tf1.variable_scope("Mixed_5a"):
                 with tf1.variable_scope("Branch_0"):
@@ -204,7 +203,9 @@ def inception_v4_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "I
                     branch_1 = layers.max_pool2d(
                         net, [3, 3], stride=2, padding="VALID", scope="MaxPool_1a_3x3"
                     )
-                net = end_points["Mixed_5a"] = _concat([branch_0, branch_1], data_format)
+                net = end_points["Mixed_5a"] = net_utils.concat_channels(
+                    [branch_0, branch_1], data_format
+                )
 
             # 35 x 35 x 384 -> 8 x 8 x 1536
             stages = [
@@ -225,81 +226,34 @@ def inception_v4(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.8,
     create_aux_logits: bool = True,
     scope: str = "InceptionV4",
 ):
-    """Build Inception v4 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build Inception v4 on ``images`` (in the arg scope's layout); ``(logits, end_points)``.
 
     End points are keyed as slim's (``Mixed_6h``, ``AuxLogits``, ``global_pool``,
-    ``PreLogitsFlatten``, ``Logits``, ``Predictions``, ...) and hold ``data_format`` tensors.
-    The smallest input is 107x107 (the auxiliary head's 5x5/3 pool needs a 17x17 map of at
-    least 5x5), 75x75 with ``create_aux_logits=False``, which leaves out the auxiliary head and
-    its variables.
+    ``PreLogitsFlatten``, ``Logits``, ``Predictions``, ...) and hold tensors in the layers'
+    layout. The smallest input is 107x107 (the auxiliary head's 5x5/3 pool needs a 17x17 map of
+    at least 5x5), 75x75 with ``create_aux_logits=False``, which leaves out the auxiliary head
+    and its variables.
     """
-    arg_sc = inception_arg_scope(
-        weight_decay,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        with tf1.variable_scope(scope, "InceptionV4", [images]) as sc:
-            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
-                net = _ops.to_data_format(images, data_format)
-                net, end_points = inception_v4_base(net, data_format, scope=sc)
-
-                with layers.arg_scope(
-                    [layers.conv2d, layers.max_pool2d, layers.avg_pool2d],
-                    stride=1,
-                    padding="SAME",
-                ):
-                    if create_aux_logits:
-                        with tf1.variable_scope("AuxLogits"):
-                            aux = layers.avg_pool2d(
-                                end_points["Mixed_6h"],
-                                [5, 5],
-                                stride=3,
-                                padding="VALID",
-                                scope="AvgPool_1a_5x5",
-                            )
-                            aux = layers.conv2d(aux, 128, [1, 1], scope="Conv2d_1b_1x1")
-                            aux = layers.conv2d(
-                                aux,
-                                768,
-                                _ops.spatial_shape(aux, data_format),
-                                padding="VALID",
-                                scope="Conv2d_2a",
-                            )
-                            aux = layers.flatten(aux)
-                            aux = layers.fully_connected(
-                                aux, num_classes, activation_fn=None, scope="Aux_logits"
-                            )
-                            end_points["AuxLogits"] = aux
-
-                    with tf1.variable_scope("Logits"):
-                        # 8 x 8 x 1536
-                        kernel_size = _ops.spatial_shape(net, data_format)
-                        if None not in kernel_size:
-                            net = layers.avg_pool2d(
-                                net, kernel_size, padding="VALID", scope="AvgPool_1a"
-                            )
-                        else:
-                            net = _ops.global_average_pool(net, data_format, name="global_pool")
-                        end_points["global_pool"] = net
-                        net = layers.dropout(net, dropout_keep_prob, scope="Dropout_1b")
-                        net = layers.flatten(net, scope="PreLogitsFlatten")
-                        end_points["PreLogitsFlatten"] = net
-                        logits = layers.fully_connected(
-                            net, num_classes, activation_fn=None, scope="Logits"
-                        )
-                        end_points["Logits"] = logits
-                        end_points["Predictions"] = tf.nn.softmax(logits, name="Predictions")
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "InceptionV4", [images]) as sc:
+        net, end_points = inception_v4_base(images, data_format, scope=sc)
+        with layers.arg_scope(
+            [layers.conv2d, layers.max_pool2d, layers.avg_pool2d], stride=1, padding="SAME"
+        ):
+            if create_aux_logits:
+                with tf1.variable_scope("AuxLogits"):
+                    end_points["AuxLogits"] = aux_logits(
+                        end_points["Mixed_6h"], num_classes, data_format,
+                        pool_scope="AvgPool_1a_5x5", conv_scope="Conv2d_2a",
+                        logits_scope="Aux_logits",
+                    )  # fmt: skip
+            with tf1.variable_scope("Logits"):
+                logits = flat_logits(
+                    net, num_classes, end_points, data_format, pool_scope="AvgPool_1a",
+                    dropout_keep_prob=dropout_keep_prob, dropout_scope="Dropout_1b",
+                )  # fmt: skip
     return logits, end_points
-
-
-inception_v4.default_image_size = 299

@@ -12,21 +12,21 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
+from mox_core.nets import layers, net_utils
+from mox_core.nets.initializers import trunc_normal
 
 tf1 = tf.compat.v1
 
 
-def lenet_arg_scope(weight_decay: float = 0.0, data_format: str = "NHWC") -> dict:
-    """TF-Slim's ``lenet_arg_scope``, plus the data format of the convolutions and pools."""
+def lenet_arg_scope(weight_decay: float = 0.0) -> dict:
+    """TF-Slim's ``lenet_arg_scope``: truncated normal weights, L2 decay, ReLU."""
     with layers.arg_scope(
         [layers.conv2d, layers.fully_connected],
         weights_regularizer=layers.l2_regularizer(weight_decay),
-        weights_initializer=tf1.truncated_normal_initializer(stddev=0.1),
+        weights_initializer=trunc_normal(0.1),
         activation_fn=tf.nn.relu,
-    ):
-        with layers.arg_scope([layers.conv2d, layers.max_pool2d], data_format=data_format) as sc:
-            return sc
+    ) as sc:
+        return sc
 
 
 def lenet(
@@ -34,42 +34,29 @@ def lenet(
     num_classes: int = 10,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.5,
     prediction_fn: Callable = layers.softmax,
     scope: str = "LeNet",
 ):
-    """Build LeNet on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build LeNet on ``images`` (in the arg scope's layout); returns ``(logits, end_points)``.
 
-    ``data_format='NCHW'`` runs the convolutions and pools in NCHW (their end points are NCHW)
-    and flattens in NHWC order, so ``fc3`` holds the same weights in both layouts.
-    ``batch_norm_fused`` / ``batch_renorm`` are accepted for the common network contract;
-    LeNet has no batch normalization.
+    With ``data_format='NCHW'`` the convolutions and pools run in NCHW (their end points are
+    NCHW) and the flatten reads NHWC order, so ``fc3`` holds the same weights in both layouts.
     """
-    del batch_norm_fused, batch_renorm  # no batch normalization in LeNet
+    data_format = net_utils.current_data_format()
     end_points = {}
-    with layers.arg_scope(lenet_arg_scope(weight_decay, data_format)):
-        with tf1.variable_scope(scope, "LeNet", [images]):
-            net = images if data_format == "NHWC" else tf.transpose(images, [0, 3, 1, 2])
-            net = end_points["conv1"] = layers.conv2d(net, 32, [5, 5], scope="conv1")
-            net = end_points["pool1"] = layers.max_pool2d(net, [2, 2], 2, scope="pool1")
-            net = end_points["conv2"] = layers.conv2d(net, 64, [5, 5], scope="conv2")
-            net = end_points["pool2"] = layers.max_pool2d(net, [2, 2], 2, scope="pool2")
-            if data_format == "NCHW":
-                net = tf.transpose(net, [0, 2, 3, 1])
-            net = end_points["Flatten"] = layers.flatten(net)
-            net = end_points["fc3"] = layers.fully_connected(net, 1024, scope="fc3")
-            net = end_points["dropout3"] = layers.dropout(
-                net, dropout_keep_prob, is_training=is_training, scope="dropout3"
-            )
-            logits = end_points["Logits"] = layers.fully_connected(
-                net, num_classes, activation_fn=None, scope="fc4"
-            )
-        end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    with tf1.variable_scope(scope, "LeNet", [images]):
+        net = end_points["conv1"] = layers.conv2d(images, 32, [5, 5], scope="conv1")
+        net = end_points["pool1"] = layers.max_pool2d(net, [2, 2], 2, scope="pool1")
+        net = end_points["conv2"] = layers.conv2d(net, 64, [5, 5], scope="conv2")
+        net = end_points["pool2"] = layers.max_pool2d(net, [2, 2], 2, scope="pool2")
+        net = end_points["Flatten"] = layers.flatten(net_utils.to_nhwc(net, data_format))
+        net = end_points["fc3"] = layers.fully_connected(net, 1024, scope="fc3")
+        net = end_points["dropout3"] = layers.dropout(
+            net, dropout_keep_prob, is_training=is_training, scope="dropout3"
+        )
+        logits = end_points["Logits"] = layers.fully_connected(
+            net, num_classes, activation_fn=None, scope="fc4"
+        )
+    end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
-
-
-lenet.default_image_size = 28

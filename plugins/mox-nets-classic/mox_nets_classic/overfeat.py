@@ -16,103 +16,40 @@ from __future__ import annotations
 import tensorflow as tf
 
 from mox_core.nets import layers
-from mox_nets_classic import _ops
+from mox_core.nets.initializers import trunc_normal
+from mox_nets_classic.fc_convolutions import fc_conv_arg_scope, fc_conv_builder
 
 tf1 = tf.compat.v1
 
 
-def trunc_normal(stddev: float):
-    return tf1.truncated_normal_initializer(0.0, stddev)
+def overfeat_arg_scope(weight_decay: float = 0.0005) -> dict:
+    """TF-Slim's ``overfeat_arg_scope`` (zero biases, L2 decay on every weight)."""
+    return fc_conv_arg_scope(weight_decay, tf1.zeros_initializer())
 
 
-def overfeat_arg_scope(weight_decay: float = 0.0005, data_format: str = "NHWC") -> dict:
-    """TF-Slim's ``overfeat_arg_scope`` (zero biases, L2 decay on every weight), plus the layout."""
-    with layers.arg_scope(
-        [layers.conv2d, layers.fully_connected],
-        activation_fn=tf.nn.relu,
-        weights_regularizer=layers.l2_regularizer(weight_decay),
-        biases_initializer=tf1.zeros_initializer(),
-    ):
-        with layers.arg_scope([layers.conv2d], padding="SAME"):
-            with layers.arg_scope([layers.max_pool2d], padding="VALID"):
-                with layers.arg_scope(
-                    [layers.conv2d, layers.max_pool2d], data_format=data_format
-                ) as sc:
-                    return sc
+def _features(net: tf.Tensor) -> tf.Tensor:
+    net = layers.conv2d(net, 64, [11, 11], 4, padding="VALID", scope="conv1")
+    net = layers.max_pool2d(net, [2, 2], scope="pool1")
+    net = layers.conv2d(net, 256, [5, 5], padding="VALID", scope="conv2")
+    net = layers.max_pool2d(net, [2, 2], scope="pool2")
+    net = layers.conv2d(net, 512, [3, 3], scope="conv3")
+    net = layers.conv2d(net, 1024, [3, 3], scope="conv4")
+    net = layers.conv2d(net, 1024, [3, 3], scope="conv5")
+    return layers.max_pool2d(net, [2, 2], scope="pool5")
 
 
-def overfeat(
-    images: tf.Tensor,
-    num_classes: int = 1000,
-    *,
-    is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    dropout_keep_prob: float = 0.5,
-    spatial_squeeze: bool = True,
-    global_pool: bool = False,
-    scope: str = "overfeat",
-):
-    """Build OverFeat on NHWC ``images``; returns ``(logits, end_points)``.
+overfeat = fc_conv_builder(
+    "overfeat",
+    _features,
+    """Build OverFeat on ``images`` (in the arg scope's layout); ``(logits, end_points)``.
 
     ``end_points`` are keyed as slim's (``overfeat/conv1``, ..., ``overfeat/fc8``) and hold
-    ``data_format`` tensors; unsqueezed logits come back in NHWC whatever the layout.
-    ``batch_norm_fused`` / ``batch_renorm`` belong to the common network contract: OverFeat has
-    no batch normalization.
-    """
-    del batch_norm_fused, batch_renorm  # no batch normalization in OverFeat
-    with layers.arg_scope(overfeat_arg_scope(weight_decay, data_format)):
-        with tf1.variable_scope(scope, "overfeat", [images]) as sc:
-            end_points_collection = sc.original_name_scope + "_end_points"
-            with layers.arg_scope(
-                [layers.conv2d, layers.fully_connected, layers.max_pool2d],
-                outputs_collections=end_points_collection,
-            ):
-                net = _ops.to_data_format(images, data_format)
-                net = layers.conv2d(net, 64, [11, 11], 4, padding="VALID", scope="conv1")
-                net = layers.max_pool2d(net, [2, 2], scope="pool1")
-                net = layers.conv2d(net, 256, [5, 5], padding="VALID", scope="conv2")
-                net = layers.max_pool2d(net, [2, 2], scope="pool2")
-                net = layers.conv2d(net, 512, [3, 3], scope="conv3")
-                net = layers.conv2d(net, 1024, [3, 3], scope="conv4")
-                net = layers.conv2d(net, 1024, [3, 3], scope="conv5")
-                net = layers.max_pool2d(net, [2, 2], scope="pool5")
-
-                # The fully connected layers, as convolutions.
-                with layers.arg_scope(
-                    [layers.conv2d],
-                    weights_initializer=trunc_normal(0.005),
-                    biases_initializer=tf1.constant_initializer(0.1),
-                ):
-                    net = layers.conv2d(net, 3072, [6, 6], padding="VALID", scope="fc6")
-                    net = layers.dropout(
-                        net, dropout_keep_prob, is_training=is_training, scope="dropout6"
-                    )
-                    net = layers.conv2d(net, 4096, [1, 1], scope="fc7")
-                    end_points = layers.convert_collection_to_dict(end_points_collection)
-                    if global_pool:
-                        net = _ops.global_average_pool(net, data_format, name="global_pool")
-                        end_points["global_pool"] = net
-                    net = layers.dropout(
-                        net, dropout_keep_prob, is_training=is_training, scope="dropout7"
-                    )
-                    net = layers.conv2d(
-                        net,
-                        num_classes,
-                        [1, 1],
-                        activation_fn=None,
-                        normalizer_fn=None,
-                        biases_initializer=tf1.zeros_initializer(),
-                        scope="fc8",
-                    )
-                if spatial_squeeze:
-                    net = _ops.spatial_squeeze(net, data_format, name="fc8/squeezed")
-                else:
-                    net = _ops.to_nhwc(net, data_format)
-                end_points[sc.name + "/fc8"] = net
-    return net, end_points
-
-
-overfeat.default_image_size = 231
+    tensors in the layers' layout; unsqueezed logits come back in NHWC whatever the layout.
+    """,
+    fc6_kernel=[6, 6],
+    fc6_depth=3072,
+    fc_defaults={
+        "weights_initializer": trunc_normal(0.005),
+        "biases_initializer": tf1.constant_initializer(0.1),
+    },
+)

@@ -45,9 +45,9 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from mox_core.nets import layers
+from mox_core.nets import heads, layers, net_utils
+from mox_core.nets.initializers import variance_scaling
 from mox_core.nets.net_utils import batch_norm_params
-from mox_nets_classic import _ops
 
 tf1 = tf.compat.v1
 
@@ -68,42 +68,27 @@ _INCEPTION_STAGES = {
 }
 
 
-def pvanet_arg_scope(
-    weight_decay: float = 0.0001,
-    is_training: bool = True,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    data_format: str = "NHWC",
-) -> dict:
+def pvanet_arg_scope(weight_decay: float = 0.0001) -> dict:
     """Convolutions with He weights, L2 decay and batch norm + ReLU; the batch-norm settings."""
     with layers.arg_scope(
         [layers.conv2d],
-        weights_initializer=tf1.variance_scaling_initializer(
-            scale=2.0, mode="fan_in", distribution="truncated_normal"
-        ),
+        weights_initializer=variance_scaling(),
         weights_regularizer=layers.l2_regularizer(weight_decay),
         activation_fn=tf.nn.relu,
         normalizer_fn=layers.batch_norm,
         padding="SAME",
     ):
         with layers.arg_scope(
-            [layers.batch_norm],
-            is_training=is_training,
-            **batch_norm_params(
-                BATCH_NORM_DECAY, BATCH_NORM_EPSILON, fused=batch_norm_fused, renorm=batch_renorm
-            ),
-        ):
-            with layers.arg_scope(
-                [layers.conv2d, layers.max_pool2d, layers.batch_norm], data_format=data_format
-            ) as sc:
-                return sc
+            [layers.batch_norm], **batch_norm_params(BATCH_NORM_DECAY, BATCH_NORM_EPSILON)
+        ) as sc:
+            return sc
 
 
 def _crelu_normalizer(data_format: str) -> Callable:
     """C.ReLU's normalizer for ``conv2d``: ``batch_norm(concat(x, -x))``; ReLU follows."""
 
     def crelu_batch_norm(inputs):
-        both = tf.concat([inputs, tf.negative(inputs)], axis=_ops.channel_axis(data_format))
+        both = net_utils.concat_channels([inputs, tf.negative(inputs)], data_format)
         return layers.batch_norm(both)
 
     return crelu_batch_norm
@@ -118,7 +103,7 @@ def _preactivate(inputs, preact: bool):
 
 def _shortcut(inputs, preactivated, depth: int, stride: int, data_format: str):
     """Identity when the block keeps width and size, else a linear 1x1 projection."""
-    if inputs.shape[_ops.channel_axis(data_format)] == depth and stride == 1:
+    if net_utils.depth(inputs, data_format) == depth and stride == 1:
         return inputs
     return layers.conv2d(
         preactivated,
@@ -174,7 +159,7 @@ def inception_block(inputs, stride, spec, data_format="NHWC", scope=None):
                     net, [3, 3], stride=stride, padding="SAME", scope="MaxPool_0a_3x3"
                 )
                 branches.append(layers.conv2d(branch_3, pool_depth, [1, 1], scope="Conv2d_0b_1x1"))
-        mixed = tf.concat(branches, axis=_ops.channel_axis(data_format))
+        mixed = net_utils.concat_channels(branches, data_format)
         net = layers.conv2d(
             mixed, depth, [1, 1], normalizer_fn=None, activation_fn=None, scope="Conv2d_1x1"
         )
@@ -189,9 +174,9 @@ def bilinear_upscale(net, output_size, data_format="NHWC", name="upscale"):
     """
     with tf1.name_scope(name):
         taps = np.array([0.25, 0.75, 0.75, 0.25], np.float32)  # Caffe's bilinear filler
-        channels = int(net.shape[_ops.channel_axis(data_format)])
+        channels = int(net.shape[net_utils.channel_axis(data_format)])
         kernel = np.tile(np.outer(taps, taps)[:, :, None, None], [1, 1, channels, 1])
-        nhwc = _ops.to_nhwc(net, data_format)
+        nhwc = net_utils.to_nhwc(net, data_format)
         batch = tf.shape(nhwc)[0]
         height, width = output_size
         outputs = tf.nn.depthwise_conv2d_backprop_input(
@@ -202,7 +187,7 @@ def bilinear_upscale(net, output_size, data_format="NHWC", name="upscale"):
             padding="SAME",
         )
         outputs.set_shape([nhwc.shape[0], height, width, channels])
-        return _ops.to_data_format(outputs, data_format)
+        return net_utils.to_data_format(outputs, data_format)
 
 
 def pvanet_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "pvanet"):
@@ -237,10 +222,10 @@ def pvanet_base(net: tf.Tensor, data_format: str = "NHWC", scope: str = "pvanet"
             end_points["conv3_4"], [3, 3], stride=2, padding="SAME", scope="downscale"
         )
         upscale = end_points["upscale"] = bilinear_upscale(
-            net, _ops.spatial_shape(conv4, data_format), data_format, name="upscale"
+            net, net_utils.spatial_shape(conv4, data_format), data_format, name="upscale"
         )
-        net = end_points["concat"] = tf.concat(
-            [downscale, conv4, upscale], axis=_ops.channel_axis(data_format), name="concat"
+        net = end_points["concat"] = net_utils.concat_channels(
+            [downscale, conv4, upscale], data_format, name="concat"
         )
         net = end_points["convf"] = layers.conv2d(net, 512, [1, 1], scope="convf")
     return net, end_points
@@ -251,52 +236,27 @@ def pvanet(
     num_classes: int = 1000,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.8,
     spatial_squeeze: bool = True,
     prediction_fn: Callable = layers.softmax,
     scope: str = "pvanet",
 ):
-    """Build PVANet on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build PVANet on ``images`` (in the arg scope's layout); returns ``(logits, end_points)``.
 
     End points: ``conv1_1``, ``pool1_1``, every block (``conv2_1`` ... ``conv5_4``),
-    ``downscale``, ``upscale``, ``concat``, ``convf`` (``data_format`` tensors), then
+    ``downscale``, ``upscale``, ``concat``, ``convf`` (in the layers' layout), then
     ``global_pool``, ``Logits`` and ``Predictions``. The logits layer is ``<scope>/logits``.
     """
-    arg_sc = pvanet_arg_scope(
-        weight_decay,
-        is_training=is_training,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        with tf1.variable_scope(scope, "pvanet", [images]) as sc:
-            net = _ops.to_data_format(images, data_format)
-            net, end_points = pvanet_base(net, data_format, scope=sc)
-            net = end_points["global_pool"] = _ops.global_average_pool(
-                net, data_format, name="global_pool"
-            )
-            net = layers.dropout(net, dropout_keep_prob, is_training=is_training, scope="Dropout")
-            logits = layers.conv2d(
-                net,
-                num_classes,
-                [1, 1],
-                activation_fn=None,
-                normalizer_fn=None,
-                biases_initializer=tf1.zeros_initializer(),
-                scope="logits",
-            )
-            if spatial_squeeze:
-                logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
-            else:
-                logits = _ops.to_nhwc(logits, data_format)
-            end_points["Logits"] = logits
-            end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "pvanet", [images]) as sc:
+        net, end_points = pvanet_base(images, data_format, scope=sc)
+        net = end_points["global_pool"] = net_utils.global_average_pool(
+            net, data_format, name="global_pool"
+        )
+        net = layers.dropout(net, dropout_keep_prob, is_training=is_training, scope="Dropout")
+        logits = end_points["Logits"] = heads.conv_logits(
+            net, num_classes, data_format, spatial_squeeze=spatial_squeeze, scope="logits",
+            biases_initializer=tf1.zeros_initializer(),
+        )  # fmt: skip
+        end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
-
-
-pvanet.default_image_size = 224

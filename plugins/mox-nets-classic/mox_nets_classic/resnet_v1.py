@@ -33,7 +33,7 @@ import contextlib
 
 import tensorflow as tf
 
-from mox_core.nets import layers
+from mox_core.nets import layers, net_utils
 from mox_nets_classic import resnet_utils
 from mox_nets_classic.resnet_utils import Block, conv2d_same
 
@@ -75,18 +75,10 @@ def bottleneck(
     residual; ``zero_init_last_gamma`` starts ``conv3``'s batch-norm gamma at zero (Goyal et al.).
     """
     with tf1.variable_scope(scope, "bottleneck_v1", [inputs]) as sc:
-        depth_in = resnet_utils.depth(inputs, data_format)
-        if depth == depth_in:
-            shortcut = resnet_utils.subsample(inputs, stride, "shortcut")
-        else:
-            shortcut = layers.conv2d(
-                inputs,
-                depth,
-                [1, 1],
-                stride=stride,
-                activation_fn=tf.nn.relu6 if use_bounded_activations else None,
-                scope="shortcut",
-            )
+        shortcut = resnet_utils.shortcut(
+            inputs, depth, stride, data_format,
+            activation_fn=tf.nn.relu6 if use_bounded_activations else None,
+        )  # fmt: skip
         residual = layers.conv2d(inputs, depth_bottleneck, [1, 1], stride=1, scope="conv1")
         residual = conv2d_same(
             residual, depth_bottleneck, 3, stride, rate=rate, scope="conv2", data_format=data_format
@@ -123,13 +115,9 @@ def basic(
     if shortcut_type not in ("projection", "zero_pad"):
         raise ValueError(f"shortcut_type must be 'projection' or 'zero_pad', got {shortcut_type!r}")
     with tf1.variable_scope(scope, "basic_v1", [inputs]) as sc:
-        depth_in = resnet_utils.depth(inputs, data_format)
-        if depth == depth_in:
-            shortcut = resnet_utils.subsample(inputs, stride, "shortcut")
-        elif shortcut_type == "projection":
-            shortcut = layers.conv2d(
-                inputs, depth, [1, 1], stride=stride, activation_fn=None, scope="shortcut"
-            )
+        depth_in = net_utils.depth(inputs, data_format)
+        if depth == depth_in or shortcut_type == "projection":
+            shortcut = resnet_utils.shortcut(inputs, depth, stride, data_format, activation_fn=None)
         else:
             shortcut = resnet_utils.subsample(inputs, stride, "shortcut")
             shortcut = _pad_channels(shortcut, depth - depth_in, data_format)
@@ -153,7 +141,7 @@ def _zero_gamma():
 def _pad_channels(net: tf.Tensor, extra: int, data_format: str) -> tf.Tensor:
     """Append ``extra`` zero channels, half before and half after the existing ones."""
     paddings = [[0, 0], [0, 0], [0, 0], [0, 0]]
-    paddings[resnet_utils.channel_axis(data_format)] = [extra // 2, extra - extra // 2]
+    paddings[net_utils.channel_axis(data_format)] = [extra // 2, extra - extra // 2]
     return tf.pad(net, paddings)
 
 
@@ -166,217 +154,98 @@ def cifar_root(net: tf.Tensor, data_format: str) -> tf.Tensor:
 cifar_root.stride = 1
 
 
-def resnet_v1(
-    inputs,
-    blocks: list[Block],
-    num_classes: int | None = None,
-    is_training=True,
-    global_pool: bool = True,
-    output_stride: int | None = None,
-    include_root_block: bool = True,
-    spatial_squeeze: bool = True,
-    store_non_strided_activations: bool = False,
-    reuse: bool | None = None,
-    scope: str | None = None,
-    data_format: str = "NHWC",
-    root_block=resnet_utils.imagenet_root,
-):
-    """TF-Slim's generic ResNet v1 on NHWC ``inputs``; returns ``(logits, end_points)``.
+#: What makes :func:`mox_nets_classic.resnet_utils.resnet` a v1 ResNet.
+V1 = {"default_scope": "resnet_v1", "root_block": resnet_utils.imagenet_root, "postnorm": False}
 
-    Call it inside :func:`mox_nets_classic.resnet_utils.resnet_arg_scope`. ``root_block(net,
-    data_format)`` is the stem (ImageNet's by default; its ``stride`` attribute is what
-    ``output_stride`` is divided by). ``num_classes=None`` returns the pooled features.
+
+def resnet_v1(inputs, blocks: list[Block], num_classes: int | None = None, **kwargs):
+    """TF-Slim's generic ResNet v1 on ``inputs`` (in the layers' layout): ``(logits,
+    end_points)``.
+
+    ``kwargs`` are :func:`mox_nets_classic.resnet_utils.resnet`'s (``is_training``,
+    ``global_pool``, ``output_stride``, ..., and ``root_block``, the stem: ImageNet's by
+    default). Call it inside :func:`mox_nets_classic.resnet_utils.resnet_arg_scope`.
     """
-    with tf1.variable_scope(scope, "resnet_v1", [inputs], reuse=reuse) as sc:
-        end_points_collection = sc.original_name_scope + "_end_points"
-        unit_fns = list(dict.fromkeys(block.unit_fn for block in blocks))
-        with layers.arg_scope(
-            [layers.conv2d, resnet_utils.stack_blocks_dense, *unit_fns],
-            outputs_collections=end_points_collection,
-        ):
-            with layers.arg_scope(unit_fns, data_format=data_format):
-                with layers.arg_scope([layers.batch_norm], is_training=is_training):
-                    net = resnet_utils.to_data_format(inputs, data_format)
-                    if include_root_block:
-                        if output_stride is not None:
-                            if output_stride % root_block.stride != 0:
-                                raise ValueError(
-                                    f"The output_stride needs to be a multiple of "
-                                    f"{root_block.stride}."
-                                )
-                            output_stride //= root_block.stride
-                        net = root_block(net, data_format)
-                    net = resnet_utils.stack_blocks_dense(
-                        net, blocks, output_stride, store_non_strided_activations
-                    )
-                    end_points = layers.convert_collection_to_dict(end_points_collection)
-                    net = resnet_utils.classification_head(
-                        net, end_points, sc.name, num_classes, global_pool, spatial_squeeze,
-                        data_format,
-                    )  # fmt: skip
-                    return net, end_points
+    return resnet_utils.resnet(inputs, blocks, num_classes, **{**V1, **kwargs})
 
 
-resnet_v1.default_image_size = 224
-
-
-def resnet_v1_block(scope: str, base_depth: int, num_units: int, stride: int) -> Block:
+def resnet_v1_block(scope: str, base_depth: int, num_units: int, stride: int, **unit_args) -> Block:
     """Slim's v1 bottleneck block: ``num_units`` units of depth ``4 * base_depth``, the stride
-    in the last one."""
-    unit = {"depth": base_depth * 4, "depth_bottleneck": base_depth, "stride": 1}
-    return Block(scope, bottleneck, [unit] * (num_units - 1) + [dict(unit, stride=stride)])
+    in the last one; ``unit_args`` go to every unit (e.g. ``zero_init_last_gamma``)."""
+    unit = {"depth": base_depth * 4, "depth_bottleneck": base_depth, **unit_args}
+    return resnet_utils.block(scope, bottleneck, unit, num_units, stride)
 
 
 def resnet_v1_basic_block(
     scope: str, depth: int, num_units: int, stride: int, shortcut_type: str = "projection"
 ) -> Block:
     """The paper's block of basic units: the stride in the first unit, as in the paper."""
-    unit = {"depth": depth, "stride": 1, "shortcut_type": shortcut_type}
-    return Block(scope, basic, [dict(unit, stride=stride)] + [unit] * (num_units - 1))
+    unit = {"depth": depth, "shortcut_type": shortcut_type}
+    return resnet_utils.block(scope, basic, unit, num_units, stride, stride_first=True)
 
 
-def _bottleneck_network(
-    name: str, units: tuple[int, ...], doc: str, zero_init_last_gamma=False, scope=None
-):
-    """A slim ImageNet ResNet v1 builder with the network contract of ``get_model_fn``."""
+def _bottleneck_blocks(units: tuple[int, ...], **unit_args):
+    return resnet_utils.imagenet_blocks(resnet_v1_block, units, **unit_args)
 
-    def builder(
-        images,
-        num_classes: int | None = 1000,
-        *,
-        is_training,
-        weight_decay: float = 0.0,
-        data_format: str = "NHWC",
-        batch_norm_fused: bool | None = False,
-        batch_renorm: bool = False,
-        global_pool: bool = True,
-        output_stride: int | None = None,
-        spatial_squeeze: bool = True,
-        store_non_strided_activations: bool = False,
-        min_base_depth: int = 8,
-        depth_multiplier: float = 1,
-        reuse: bool | None = None,
-        scope: str = scope or name,
-    ):
-        def depth_func(d):
-            return max(int(d * depth_multiplier), min_base_depth)
 
-        blocks = [
-            resnet_v1_block(f"block{i + 1}", depth_func(64 * 2**i), n, 2 if i < 3 else 1)
+def _basic_blocks(base_depth: int, units: tuple[int, ...], first_stride: int, shortcut_type):
+    """The paper's blocks of basic units (ResNet-18, the CIFAR ResNets): depth doubling per
+    block, the first block strided by ``first_stride``, the others by 2."""
+
+    def blocks():
+        return [
+            resnet_v1_basic_block(
+                f"block{i + 1}",
+                base_depth * 2**i,
+                n,
+                first_stride if i == 0 else 2,
+                shortcut_type,
+            )
             for i, n in enumerate(units)
         ]
-        with layers.arg_scope([bottleneck], zero_init_last_gamma=zero_init_last_gamma):
-            return resnet_utils.build(
-                resnet_v1, images, blocks, num_classes,
-                weight_decay=weight_decay, data_format=data_format,
-                batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
-                is_training=is_training,
-                global_pool=global_pool,
-                output_stride=output_stride,
-                spatial_squeeze=spatial_squeeze,
-                store_non_strided_activations=store_non_strided_activations,
-                reuse=reuse,
-                scope=scope,
-            )  # fmt: skip
 
-    builder.__doc__ = doc
-    return _named(builder, name, 224)
+    return blocks
 
 
-def _named(builder, name: str, default_image_size: int):
-    builder.__name__ = builder.__qualname__ = name
-    builder.default_image_size = default_image_size
-    return builder
-
-
-_SLIM_DOC = """ResNet-{} v1 as TF-Slim's ``resnet_v1_{}``; returns ``(logits, end_points)``."""
-resnet_v1_50 = _bottleneck_network("resnet_v1_50", (3, 4, 6, 3), _SLIM_DOC.format(50, 50))
-resnet_v1_101 = _bottleneck_network("resnet_v1_101", (3, 4, 23, 3), _SLIM_DOC.format(101, 101))
-resnet_v1_152 = _bottleneck_network("resnet_v1_152", (3, 8, 36, 3), _SLIM_DOC.format(152, 152))
-resnet_v1_200 = _bottleneck_network("resnet_v1_200", (3, 24, 36, 3), _SLIM_DOC.format(200, 200))
-resnet_v1_50_8k = _bottleneck_network(
+_SLIM_DOC = """ResNet-{0} v1 as TF-Slim's ``resnet_v1_{0}``; returns ``(logits, end_points)``."""
+resnet_v1_50 = resnet_utils.network_builder(
+    "resnet_v1_50", _bottleneck_blocks((3, 4, 6, 3)), _SLIM_DOC.format(50), **V1
+)
+resnet_v1_101 = resnet_utils.network_builder(
+    "resnet_v1_101", _bottleneck_blocks((3, 4, 23, 3)), _SLIM_DOC.format(101), **V1
+)
+resnet_v1_152 = resnet_utils.network_builder(
+    "resnet_v1_152", _bottleneck_blocks((3, 8, 36, 3)), _SLIM_DOC.format(152), **V1
+)
+resnet_v1_200 = resnet_utils.network_builder(
+    "resnet_v1_200", _bottleneck_blocks((3, 24, 36, 3)), _SLIM_DOC.format(200), **V1
+)
+resnet_v1_50_8k = resnet_utils.network_builder(
     "resnet_v1_50_8k",
-    (3, 4, 6, 3),
+    _bottleneck_blocks((3, 4, 6, 3), zero_init_last_gamma=True),
     """ResNet-50 v1 for large-batch training (Goyal et al. 2017): the last batch-norm gamma of
     each residual branch starts at zero; the variables of ``resnet_v1_50``, under its scope.""",
-    zero_init_last_gamma=True,
     scope="resnet_v1_50",
+    **V1,
+)
+resnet_v1_18 = resnet_utils.network_builder(
+    "resnet_v1_18",
+    _basic_blocks(64, (2, 2, 2, 2), 1, "projection"),
+    """The ResNet paper's 18-layer ImageNet network (basic units, projection shortcuts).""",
+    **V1,
 )
 
 
-def resnet_v1_18(
-    images,
-    num_classes: int | None = 1000,
-    *,
-    is_training,
-    weight_decay: float = 0.0,
-    data_format: str = "NHWC",
-    batch_norm_fused: bool | None = False,
-    batch_renorm: bool = False,
-    global_pool: bool = True,
-    output_stride: int | None = None,
-    spatial_squeeze: bool = True,
-    reuse: bool | None = None,
-    scope: str = "resnet_v1_18",
-):
-    """The ResNet paper's 18-layer ImageNet network (basic units, projection shortcuts)."""
-    blocks = [
-        resnet_v1_basic_block(f"block{i + 1}", 64 * 2**i, 2, 1 if i == 0 else 2) for i in range(4)
-    ]
-    return resnet_utils.build(
-        resnet_v1, images, blocks, num_classes,
-        weight_decay=weight_decay, data_format=data_format,
-        batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
-        is_training=is_training,
-        global_pool=global_pool,
-        output_stride=output_stride,
-        spatial_squeeze=spatial_squeeze,
-        reuse=reuse,
-        scope=scope,
-    )  # fmt: skip
-
-
-resnet_v1_18.default_image_size = 224
-
-
 def _cifar_network(name: str, units_per_block: int):
-    """A builder of the paper's CIFAR ResNet with ``6 * units_per_block + 2`` layers."""
-
-    def builder(
-        images,
-        num_classes: int | None = 10,
-        *,
-        is_training,
-        weight_decay: float = 0.0,
-        data_format: str = "NHWC",
-        batch_norm_fused: bool | None = False,
-        batch_renorm: bool = False,
-        global_pool: bool = True,
-        spatial_squeeze: bool = True,
-        reuse: bool | None = None,
-        scope: str = name,
-    ):
-        blocks = [
-            resnet_v1_basic_block(
-                f"block{i + 1}", 16 * 2**i, units_per_block, 1 if i == 0 else 2, "zero_pad"
-            )
-            for i in range(3)
-        ]
-        return resnet_utils.build(
-            resnet_v1, images, blocks, num_classes,
-            weight_decay=weight_decay, data_format=data_format,
-            batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
-            is_training=is_training,
-            global_pool=global_pool,
-            spatial_squeeze=spatial_squeeze,
-            reuse=reuse,
-            scope=scope,
-            root_block=cifar_root,
-        )  # fmt: skip
-
-    builder.__doc__ = f"""The ResNet paper's {6 * units_per_block + 2}-layer CIFAR-10 network
-    (n = {units_per_block}, option A shortcuts) on 32x32 inputs; returns ``(logits, end_points)``."""
-    return _named(builder, name, 32)
+    """The paper's CIFAR ResNet with ``6 * units_per_block + 2`` layers."""
+    return resnet_utils.network_builder(
+        name,
+        _basic_blocks(16, (units_per_block,) * 3, 1, "zero_pad"),
+        f"""The ResNet paper's {6 * units_per_block + 2}-layer CIFAR-10 network (n =
+    {units_per_block}, option A shortcuts) on 32x32 inputs; returns ``(logits, end_points)``.""",
+        num_classes=10,
+        **{**V1, "root_block": cifar_root},
+    )
 
 
 resnet_v1_20 = _cifar_network("resnet_v1_20", 3)

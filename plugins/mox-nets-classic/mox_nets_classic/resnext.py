@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mox_core.nets import layers
+from mox_core.nets import layers, net_utils
 from mox_nets_classic import resnet_utils
 from mox_nets_classic.resnet_utils import Block, conv2d_same
-from mox_nets_classic.resnet_v1 import resnet_v1
+from mox_nets_classic.resnet_v1 import V1
 
 tf1 = tf.compat.v1
 
 __all__ = [
-    "bottleneck_b",
-    "bottleneck_c",
+    "bottleneck",
     "resnext_b_101",
     "resnext_b_50",
     "resnext_block",
@@ -46,113 +45,84 @@ __all__ = [
 ]
 
 
-def _shortcut(inputs, depth: int, stride: int, data_format: str):
-    if depth == resnet_utils.depth(inputs, data_format):
-        return resnet_utils.subsample(inputs, stride, "shortcut")
-    return layers.conv2d(inputs, depth, [1, 1], stride=stride, activation_fn=None, scope="shortcut")
-
-
 @layers.add_arg_scope
-def bottleneck_c(
+def bottleneck(
     inputs,
     depth: int,
     depth_bottleneck: int,
     cardinality: int,
     stride: int,
     rate: int = 1,
+    form: str = "c",
     outputs_collections=None,
     scope: str | None = None,
     data_format: str = "NHWC",
 ):
-    """ResNeXt unit, form (c): 1x1, grouped 3x3 (``cardinality`` groups, the stride), 1x1."""
-    with tf1.variable_scope(scope, "bottleneck_c", [inputs]) as sc:
-        shortcut = _shortcut(inputs, depth, stride, data_format)
-        residual = layers.conv2d(inputs, depth_bottleneck, [1, 1], scope="conv1")
-        residual = conv2d_same(
-            residual, depth_bottleneck, 3, stride, rate=rate, scope="conv2",
-            data_format=data_format, groups=cardinality,
-        )  # fmt: skip
-        residual = layers.conv2d(residual, depth, [1, 1], activation_fn=None, scope="conv3")
-        output = tf.nn.relu(shortcut + residual)
-        return layers.collect_named_outputs(outputs_collections, sc.name, output)
+    """ResNeXt unit: 1x1, the 3x3 split into ``cardinality`` paths (with the stride), 1x1.
 
-
-@layers.add_arg_scope
-def bottleneck_b(
-    inputs,
-    depth: int,
-    depth_bottleneck: int,
-    cardinality: int,
-    stride: int,
-    rate: int = 1,
-    outputs_collections=None,
-    scope: str | None = None,
-    data_format: str = "NHWC",
-):
-    """ResNeXt unit, form (b): 1x1, ``cardinality`` separate 3x3 paths concatenated, 1x1."""
+    ``form='c'``: the 3x3 is one grouped convolution; ``'b'``: ``cardinality`` separate 3x3
+    convolutions ``conv2/path_N``, concatenated, then one batch norm (default scope
+    ``bottleneck_b`` / ``bottleneck_c``).
+    """
+    if form not in ("b", "c"):
+        raise ValueError(f"form must be 'b' or 'c', got {form!r}")
     if depth_bottleneck % cardinality:
         raise ValueError(
             f"cardinality {cardinality} must divide the bottleneck depth {depth_bottleneck}"
         )
-    width = depth_bottleneck // cardinality
-    axis = resnet_utils.channel_axis(data_format)
-    with tf1.variable_scope(scope, "bottleneck_b", [inputs]) as sc:
-        shortcut = _shortcut(inputs, depth, stride, data_format)
+    with tf1.variable_scope(scope, f"bottleneck_{form}", [inputs]) as sc:
+        shortcut = resnet_utils.shortcut(inputs, depth, stride, data_format, activation_fn=None)
         residual = layers.conv2d(inputs, depth_bottleneck, [1, 1], scope="conv1")
-        # The paths have neither biases nor their own batch norm: one normalizes them all.
-        plain = {"data_format": data_format, "normalizer_fn": None, "activation_fn": None,
-                 "biases_initializer": None}  # fmt: skip
-        with tf1.variable_scope("conv2", values=[residual]) as conv2:
-            paths = [
-                conv2d_same(split, width, 3, stride, rate=rate, scope=f"path_{i + 1}", **plain)
-                for i, split in enumerate(tf.split(residual, cardinality, axis=axis))
-            ]
-            residual = tf.concat(paths, axis=axis)
-            residual = layers.batch_norm(residual, activation_fn=tf.nn.relu)
-            residual = layers.collect_named_outputs(outputs_collections, conv2.name, residual)
+        if form == "c":
+            residual = conv2d_same(
+                residual, depth_bottleneck, 3, stride, rate=rate, scope="conv2",
+                data_format=data_format, groups=cardinality,
+            )  # fmt: skip
+        else:
+            residual = _paths(residual, cardinality, stride, rate, outputs_collections, data_format)
         residual = layers.conv2d(residual, depth, [1, 1], activation_fn=None, scope="conv3")
         output = tf.nn.relu(shortcut + residual)
         return layers.collect_named_outputs(outputs_collections, sc.name, output)
 
 
+def _paths(net, cardinality: int, stride: int, rate: int, outputs_collections, data_format: str):
+    """Form (b)'s ``conv2``: the 3x3 convolution of each group of channels, concatenated.
+
+    The paths have neither biases nor their own batch norm: one normalizes them all.
+    """
+    axis = net_utils.channel_axis(data_format)
+    width = net_utils.depth(net, data_format) // cardinality
+    plain = {"data_format": data_format, "normalizer_fn": None, "activation_fn": None,
+             "biases_initializer": None}  # fmt: skip
+    with tf1.variable_scope("conv2", values=[net]) as conv2:
+        paths = [
+            conv2d_same(split, width, 3, stride, rate=rate, scope=f"path_{i + 1}", **plain)
+            for i, split in enumerate(tf.split(net, cardinality, axis=axis))
+        ]
+        net = tf.concat(paths, axis=axis)
+        net = layers.batch_norm(net, activation_fn=tf.nn.relu)
+        return layers.collect_named_outputs(outputs_collections, conv2.name, net)
+
+
 def resnext_block(
-    scope: str, unit_fn, depth: int, depth_bottleneck: int, cardinality: int, num_units: int,
+    scope: str, form: str, depth: int, depth_bottleneck: int, cardinality: int, num_units: int,
     stride: int,
 ) -> Block:  # fmt: skip
     """A ResNeXt stage: ``num_units`` units, the stride in the first (as the paper's code)."""
-    unit = {
-        "depth": depth,
-        "depth_bottleneck": depth_bottleneck,
-        "cardinality": cardinality,
-        "stride": 1,
-    }
-    return Block(scope, unit_fn, [dict(unit, stride=stride)] + [unit] * (num_units - 1))
+    unit = {"depth": depth, "depth_bottleneck": depth_bottleneck, "cardinality": cardinality,
+            "form": form}  # fmt: skip
+    return resnet_utils.block(scope, bottleneck, unit, num_units, stride, stride_first=True)
 
 
-def _network(name: str, unit_fn, units: tuple[int, ...], form: str):
-    """A ResNeXt builder with the network contract of ``get_model_fn``."""
+def _blocks(form: str, units: tuple[int, ...]):
+    """The paper's stages: output 256 * 2**i channels, ``cardinality`` paths of
+    ``bottleneck_width`` * 2**i channels each."""
 
-    def builder(
-        images,
-        num_classes: int | None = 1000,
-        *,
-        is_training,
-        weight_decay: float = 0.0,
-        data_format: str = "NHWC",
-        batch_norm_fused: bool | None = False,
-        batch_renorm: bool = False,
-        cardinality: int = 32,
-        bottleneck_width: int = 4,
-        global_pool: bool = True,
-        output_stride: int | None = None,
-        spatial_squeeze: bool = True,
-        reuse: bool | None = None,
-        scope: str = name,
-    ):
-        blocks = [
+    def blocks(cardinality: int = 32, bottleneck_width: int = 4):
+        return [
             resnext_block(
                 f"block{i + 1}",
-                unit_fn,
+                form,
                 256 * 2**i,
                 cardinality * bottleneck_width * 2**i,
                 cardinality,
@@ -161,27 +131,17 @@ def _network(name: str, unit_fn, units: tuple[int, ...], form: str):
             )
             for i, n in enumerate(units)
         ]
-        return resnet_utils.build(
-            resnet_v1, images, blocks, num_classes,
-            weight_decay=weight_decay, data_format=data_format,
-            batch_norm_fused=batch_norm_fused, batch_renorm=batch_renorm,
-            is_training=is_training,
-            global_pool=global_pool,
-            output_stride=output_stride,
-            spatial_squeeze=spatial_squeeze,
-            reuse=reuse,
-            scope=scope,
-        )  # fmt: skip
 
-    depth = 3 * sum(units) + 2
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"""ResNeXt-{depth} in the paper's form ({form}), ``cardinality`` x
+    return blocks
+
+
+def _network(name: str, form: str, units: tuple[int, ...]):
+    doc = f"""ResNeXt-{3 * sum(units) + 2} in the paper's form ({form}), ``cardinality`` x
     ``bottleneck_width`` = 32x4d by default; returns ``(logits, end_points)``."""
-    builder.default_image_size = 224
-    return builder
+    return resnet_utils.network_builder(name, _blocks(form, units), doc, **V1)
 
 
-resnext_b_50 = _network("resnext_b_50", bottleneck_b, (3, 4, 6, 3), "b")
-resnext_b_101 = _network("resnext_b_101", bottleneck_b, (3, 4, 23, 3), "b")
-resnext_c_50 = _network("resnext_c_50", bottleneck_c, (3, 4, 6, 3), "c")
-resnext_c_101 = _network("resnext_c_101", bottleneck_c, (3, 4, 23, 3), "c")
+resnext_b_50 = _network("resnext_b_50", "b", (3, 4, 6, 3))
+resnext_b_101 = _network("resnext_b_101", "b", (3, 4, 23, 3))
+resnext_c_50 = _network("resnext_c_50", "c", (3, 4, 6, 3))
+resnext_c_101 = _network("resnext_c_101", "c", (3, 4, 23, 3))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from mox_core import testing
-from mox_core.constants import NETWORK_NAMES, distribution_for_network
+from mox_core.constants import NETWORK_NAMES
+from mox_core.install_hints import distribution_for_network
 
 DISTRIBUTION = "mox-nets-classic"
 

@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 from mox_core import plugins
-from mox_core.constants import NETWORK_NAMES, distribution_for_network
+from mox_core.constants import NETWORK_NAMES, PreprocessingKeys
+from mox_core.install_hints import distribution_for_network
 
 
 def test_the_classic_plugin_is_discovered_through_its_entry_point():
@@ -32,3 +33,24 @@ def test_mox_plugins_and_mox_nets_show_the_classic_networks():
     ]
     assert nets[3].split() == ["resnet_v1_50", "224", "1", "vgg_preprocessing",
                                "mox-nets-classic"]
+
+
+def test_listing_the_records_imports_neither_tensorflow_nor_a_network_module():
+    code = (
+        "import sys\n"
+        "from mox_core import plugins\n"
+        "records = [r for r in plugins.registry('networks') if r.distribution == "
+        "'mox-nets-classic']\n"
+        "assert len(records) == 32, len(records)\n"
+        "assert all(r.arg_scope and r.recipe is None for r in records)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('mox_nets_classic.'))\n"
+        "assert loaded == ['mox_nets_classic.plugin'], loaded\n"
+        "assert 'tensorflow' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_each_record_names_the_seeds_pipeline_for_its_network():
+    for name in plugins.registered_by("mox-nets-classic")["networks"]:
+        record = plugins.registry("networks").get(name)
+        assert record.preprocessing == getattr(PreprocessingKeys, name.upper()), name

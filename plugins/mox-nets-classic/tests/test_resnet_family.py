@@ -19,7 +19,7 @@ from mox_nets_classic import resnet_utils, resnet_v1, resnet_v2, resnext
 
 import mox_core as mox
 from mox_core import ModeKeys
-from mox_core.nets import layers
+from mox_core.nets import layers, net_utils
 
 tf1 = tf.compat.v1
 
@@ -101,20 +101,22 @@ def test_parameter_counts_match_the_papers(name, num_classes, millions):
 
 def unit_outputs(unit_fn, inputs, data_format="NHWC", scope=None, **unit_args):
     """One residual unit (or the stem) in training mode, in ``data_format``, as NHWC."""
-    arg_sc = resnet_utils.resnet_arg_scope(0.0, data_format=data_format)
-    with layers.arg_scope(arg_sc), layers.arg_scope([layers.batch_norm], is_training=True):
+    options = net_utils.options_scope(
+        is_training=True, data_format=data_format, batch_norm_fused=False, batch_renorm=False
+    )
+    with layers.arg_scope(resnet_utils.resnet_arg_scope(0.0)), options:
         with tf1.variable_scope(scope, "unit"):
-            net = unit_fn(resnet_utils.to_data_format(inputs, data_format), data_format=data_format,
+            net = unit_fn(net_utils.to_data_format(inputs, data_format), data_format=data_format,
                           **unit_args)  # fmt: skip
-    return tf.transpose(net, [0, 2, 3, 1]) if data_format == "NCHW" else net
+    return net_utils.to_nhwc(net, data_format)
 
 
 def test_resnext_form_b_computes_form_c_with_the_grouped_weights_sliced_into_paths():
     unit = {"depth": 32, "depth_bottleneck": 16, "cardinality": 4, "stride": 2}
     with tf.Graph().as_default():
         inputs = tf.constant(np.random.default_rng(0).standard_normal((2, 9, 9, 8)), tf.float32)
-        c = unit_outputs(resnext.bottleneck_c, inputs, scope="C", **unit)
-        b = unit_outputs(resnext.bottleneck_b, inputs, scope="B", **unit)
+        c = unit_outputs(resnext.bottleneck, inputs, scope="C", form="c", **unit)
+        b = unit_outputs(resnext.bottleneck, inputs, scope="B", form="b", **unit)
         c_vars = {v.op.name.split("/", 2)[2]: v for v in tf1.global_variables("C/")}
         assignments = []
         for variable in tf1.global_variables("B/"):
@@ -233,10 +235,10 @@ UNITS = {
     "v1 bottleneck": (resnet_v1.bottleneck, {"depth": 32, "depth_bottleneck": 8, "stride": 2}),
     "v1 basic, option A": (resnet_v1.basic, {"depth": 16, "stride": 2, "shortcut_type": "zero_pad"}),
     "v2 bottleneck": (resnet_v2.bottleneck, {"depth": 32, "depth_bottleneck": 8, "stride": 2}),
-    "resnext b": (resnext.bottleneck_b, {"depth": 32, "depth_bottleneck": 16, "cardinality": 4,
-                                         "stride": 2}),
-    "resnext c": (resnext.bottleneck_c, {"depth": 32, "depth_bottleneck": 16, "cardinality": 4,
-                                         "stride": 2}),
+    "resnext b": (resnext.bottleneck, {"depth": 32, "depth_bottleneck": 16, "cardinality": 4,
+                                       "stride": 2, "form": "b"}),
+    "resnext c": (resnext.bottleneck, {"depth": 32, "depth_bottleneck": 16, "cardinality": 4,
+                                       "stride": 2, "form": "c"}),
 }  # fmt: skip
 
 
@@ -294,7 +296,10 @@ def test_batch_renorm_reaches_every_batch_norm():
         assert len(gammas) == 19 and renorm == gammas
     with tf.Graph().as_default():  # also the batch norms outside convolutions: v2's
         blocks = [resnet_v2.resnet_v2_block("block1", 4, 2, 2)]
-        with layers.arg_scope(resnet_utils.resnet_arg_scope(batch_renorm=True)):
+        options = net_utils.options_scope(
+            is_training=True, data_format="NHWC", batch_norm_fused=False, batch_renorm=True
+        )
+        with layers.arg_scope(resnet_utils.resnet_arg_scope()), options:
             resnet_v2.resnet_v2(tf.zeros([2, 32, 32, 3]), blocks, 10, scope="net")
         gammas, renorm = _batch_norms_with_renorm_variables()
         assert {"net/postnorm", "net/block1/unit_2/bottleneck_v2/preact"} <= set(gammas)

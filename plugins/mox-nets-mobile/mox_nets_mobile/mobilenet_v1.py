@@ -20,8 +20,9 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_mobile import _ops
+from mox_core.nets import heads, layers, net_utils
+from mox_core.nets.initializers import trunc_normal
+from mox_nets_mobile.mobilenet_utils import atrous_strides, variant
 
 tf1 = tf.compat.v1
 
@@ -56,10 +57,9 @@ def mobilenet_v1_base(
     conv_defs: list | None = None,
     output_stride: int | None = None,
     use_explicit_padding: bool = False,
-    data_format: str = _ops.NHWC,
     scope=None,
 ):
-    """The network up to ``final_endpoint`` on a ``data_format`` tensor: ``(net, end_points)``.
+    """The network up to ``final_endpoint``, in the layers' layout: ``(net, end_points)``.
 
     ``output_stride`` (8, 16 or 32) keeps the feature map denser by turning the strides that
     would overshoot it into atrous rates of the following depthwise convolutions, as slim's.
@@ -72,19 +72,20 @@ def mobilenet_v1_base(
     def depth(d):
         return max(int(d * depth_multiplier), min_depth)
 
+    data_format = net_utils.current_data_format()
     conv_defs = MOBILENETV1_CONV_DEFS if conv_defs is None else conv_defs
     padding = "VALID" if use_explicit_padding else "SAME"
     end_points = {}
     with tf1.variable_scope(scope, "MobilenetV1", [inputs]):
         with layers.arg_scope([layers.conv2d, layers.separable_conv2d], padding=padding):
             net = inputs
-            strides = _ops.atrous_strides([d.stride for d in conv_defs], output_stride)
+            strides = atrous_strides([d.stride for d in conv_defs], output_stride)
             for i, (conv_def, (layer_stride, layer_rate)) in enumerate(zip(conv_defs, strides)):
                 end_point_base = f"Conv2d_{i}"
                 if isinstance(conv_def, Conv):
                     end_point = end_point_base
                     if use_explicit_padding:
-                        net = _ops.fixed_padding(net, conv_def.kernel, data_format)
+                        net = net_utils.fixed_padding(net, conv_def.kernel, data_format)
                     # Slim strides the full convolution even past output_stride; it is first.
                     net = layers.conv2d(
                         net,
@@ -99,7 +100,7 @@ def mobilenet_v1_base(
                 elif isinstance(conv_def, DepthSepConv):
                     end_point = end_point_base + "_depthwise"
                     if use_explicit_padding:
-                        net = _ops.fixed_padding(net, conv_def.kernel, data_format, layer_rate)
+                        net = net_utils.fixed_padding(net, conv_def.kernel, data_format, layer_rate)
                     # num_outputs=None: the depthwise convolution alone, with its batch norm.
                     net = layers.separable_conv2d(
                         net,
@@ -128,47 +129,37 @@ def mobilenet_v1_base(
 
 
 def mobilenet_v1_arg_scope(
-    is_training: bool | None = True,
     weight_decay: float = 0.00004,
     stddev: float = 0.09,
     regularize_depthwise: bool = False,
     batch_norm_decay: float = 0.9997,
     batch_norm_epsilon: float = 0.001,
     batch_norm_updates_collections: str | None = tf1.GraphKeys.UPDATE_OPS,
-    *,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    data_format: str = _ops.NHWC,
 ) -> dict:
-    """TF-Slim's ``mobilenet_v1_arg_scope``, plus the layout and ``get_model_fn``'s batch norm.
+    """TF-Slim's ``mobilenet_v1_arg_scope`` (``is_training`` is the run's: ``get_model_fn``).
 
     Batch norm (gamma and beta) after every convolution, ReLU6, truncated-normal weights; the
     full convolutions are L2-regularized, the depthwise ones only with ``regularize_depthwise``.
     """
-    bn_params = _ops.batch_norm_params(
-        batch_norm_decay,
-        batch_norm_epsilon,
-        fused=batch_norm_fused,
-        renorm=batch_renorm,
-        updates_collections=batch_norm_updates_collections,
+    bn_params = net_utils.batch_norm_params(
+        batch_norm_decay, batch_norm_epsilon, updates_collections=batch_norm_updates_collections
     )
-    if is_training is not None:
-        bn_params["is_training"] = is_training
     regularizer = layers.l2_regularizer(weight_decay)
-    depthwise_regularizer = regularizer if regularize_depthwise else None
-    with layers.arg_scope(
-        [layers.conv2d, layers.separable_conv2d],
-        weights_initializer=tf1.truncated_normal_initializer(stddev=stddev),
-        activation_fn=tf.nn.relu6,
-        normalizer_fn=layers.batch_norm,
+    with (
+        layers.arg_scope(
+            [layers.conv2d, layers.separable_conv2d],
+            weights_initializer=trunc_normal(stddev),
+            activation_fn=tf.nn.relu6,
+            normalizer_fn=layers.batch_norm,
+        ),
+        layers.arg_scope([layers.batch_norm], **bn_params),
+        layers.arg_scope([layers.conv2d], weights_regularizer=regularizer),
+        layers.arg_scope(
+            [layers.separable_conv2d],
+            weights_regularizer=regularizer if regularize_depthwise else None,
+        ) as sc,
     ):
-        with layers.arg_scope([layers.batch_norm], **bn_params):
-            with layers.arg_scope([layers.conv2d], weights_regularizer=regularizer):
-                with layers.arg_scope(
-                    [layers.separable_conv2d], weights_regularizer=depthwise_regularizer
-                ):
-                    with _ops.layout_arg_scope(data_format) as sc:
-                        return sc
+        return sc
 
 
 def mobilenet_v1(
@@ -176,10 +167,6 @@ def mobilenet_v1(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = _ops.NHWC,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     dropout_keep_prob: float = 0.999,
     min_depth: int = 8,
     depth_multiplier: float = 1.0,
@@ -191,64 +178,38 @@ def mobilenet_v1(
     reuse: bool | None = None,
     scope: str = "MobilenetV1",
 ):
-    """Build MobileNet v1 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build MobileNet v1 on ``images`` (in the layers' layout); ``(logits, end_points)``.
 
     End points are keyed as slim's (``Conv2d_0``, ``Conv2d_13_pointwise``, ``AvgPool_1a``,
-    ``Logits``, ``Predictions``) and hold ``data_format`` tensors. ``global_pool=True`` pools any
-    input size to 1x1 (the fixed 7x7 pool gives larger maps on larger inputs).
+    ``Logits``, ``Predictions``) and hold tensors in the layers' layout. ``global_pool=True``
+    pools any input size to 1x1 (the fixed 7x7 pool gives larger maps on larger inputs).
+    ``is_training`` reaches batch norm and dropout through ``get_model_fn``'s arg scope.
     """
-    arg_sc = mobilenet_v1_arg_scope(
-        weight_decay=weight_decay,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        net = _ops.to_data_format(images, data_format)
-        with tf1.variable_scope(scope, "MobilenetV1", [net], reuse=reuse) as sc:
-            with layers.arg_scope([layers.batch_norm, layers.dropout], is_training=is_training):
-                net, end_points = mobilenet_v1_base(
-                    net,
-                    scope=sc,
-                    min_depth=min_depth,
-                    depth_multiplier=depth_multiplier,
-                    conv_defs=conv_defs,
-                    use_explicit_padding=use_explicit_padding,
-                    data_format=data_format,
-                )
-                with tf1.variable_scope("Logits"):
-                    if global_pool:
-                        net = _ops.global_average_pool(net, data_format, name="global_pool")
-                        end_points["global_pool"] = net
-                    else:
-                        kernel_size = _ops.reduced_kernel_size(net, [7, 7], data_format)
-                        net = layers.avg_pool2d(
-                            net, kernel_size, padding="VALID", scope="AvgPool_1a"
-                        )
-                        end_points["AvgPool_1a"] = net
-                    net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout_1b")
-                    logits = _ops.conv2d_logits(net, num_classes)
-                    if spatial_squeeze:
-                        logits = _ops.spatial_squeeze(logits, data_format, name="SpatialSqueeze")
-                    else:
-                        logits = _ops.to_nhwc(logits, data_format)
-                end_points["Logits"] = logits
-                if prediction_fn:
-                    end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "MobilenetV1", [images], reuse=reuse) as sc:
+        net, end_points = mobilenet_v1_base(
+            images,
+            scope=sc,
+            min_depth=min_depth,
+            depth_multiplier=depth_multiplier,
+            conv_defs=conv_defs,
+            use_explicit_padding=use_explicit_padding,
+        )
+        with tf1.variable_scope("Logits"):
+            net = heads.average_pool(
+                net, end_points, data_format, kernel_size=[7, 7], global_pool=global_pool,
+                scope="AvgPool_1a",
+            )  # fmt: skip
+            net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout_1b")
+            logits = heads.conv_logits(
+                net, num_classes, data_format, spatial_squeeze=spatial_squeeze
+            )
+        end_points["Logits"] = logits
+        if prediction_fn:
+            end_points["Predictions"] = prediction_fn(logits, scope="Predictions")
     return logits, end_points
 
 
-mobilenet_v1.default_image_size = 224
-
-mobilenet_v1_075 = _ops.variant(
-    mobilenet_v1, "mobilenet_v1_075", "MobileNet v1 with 0.75 of its channels.",
-    depth_multiplier=0.75,
-)  # fmt: skip
-mobilenet_v1_050 = _ops.variant(
-    mobilenet_v1, "mobilenet_v1_050", "MobileNet v1 with half of its channels.",
-    depth_multiplier=0.50,
-)  # fmt: skip
-mobilenet_v1_025 = _ops.variant(
-    mobilenet_v1, "mobilenet_v1_025", "MobileNet v1 with a quarter of its channels.",
-    depth_multiplier=0.25,
-)  # fmt: skip
+mobilenet_v1_075 = variant(mobilenet_v1, "mobilenet_v1_075", depth_multiplier=0.75)
+mobilenet_v1_050 = variant(mobilenet_v1, "mobilenet_v1_050", depth_multiplier=0.50)
+mobilenet_v1_025 = variant(mobilenet_v1, "mobilenet_v1_025", depth_multiplier=0.25)

@@ -28,8 +28,9 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_mobile import _ops
+from mox_core.nets import heads, layers, net_utils
+from mox_core.nets.initializers import trunc_normal
+from mox_nets_mobile.mobilenet_utils import atrous_strides, variant
 
 tf1 = tf.compat.v1
 
@@ -72,7 +73,6 @@ def expanded_conv(
     endpoints: dict | None = None,
     use_explicit_padding: bool = False,
     padding: str = "SAME",
-    data_format: str = _ops.NHWC,
     scope: str | None = None,
 ):
     """The inverted-residual block: 1x1 expansion -> depthwise convolution -> 1x1 projection.
@@ -88,7 +88,8 @@ def expanded_conv(
         tf1.variable_scope(scope, default_name="expanded_conv") as s,
         tf1.name_scope(s.original_name_scope),
     ):
-        prev_depth = _ops.depth(input_tensor, data_format)
+        data_format = net_utils.current_data_format()
+        prev_depth = net_utils.depth(input_tensor, data_format)
         if use_explicit_padding:
             if padding != "SAME":
                 raise TypeError("`use_explicit_padding` should only be used with 'SAME' padding.")
@@ -105,7 +106,7 @@ def expanded_conv(
             )
             net = named["expansion_output"] = tf.identity(net, "expansion_output")
         if use_explicit_padding:
-            net = _ops.fixed_padding(net, kernel_size, data_format, rate)
+            net = net_utils.fixed_padding(net, kernel_size, data_format, rate)
         net = layers.separable_conv2d(
             net,
             None,
@@ -128,7 +129,7 @@ def expanded_conv(
             activation_fn=project_activation_fn,
             scope="project",
         )
-        if residual and stride == 1 and _ops.depth(net, data_format) == prev_depth:
+        if residual and stride == 1 and net_utils.depth(net, data_format) == prev_depth:
             net += input_tensor
         net = named["output"] = tf.identity(net, name="output")
         if endpoints is not None:
@@ -194,10 +195,9 @@ def mobilenet_base(
     use_explicit_padding: bool = False,
     min_depth: int = 8,
     divisible_by: int = 8,
-    data_format: str = _ops.NHWC,
     scope=None,
 ):
-    """The layers of ``conv_defs`` on a ``data_format`` tensor: ``(net, end_points)``.
+    """The layers of ``conv_defs``, in the layers' layout: ``(net, end_points)``.
 
     Every layer's ``num_outputs`` is scaled by ``multiplier`` (rounded as
     :func:`make_divisible`, at least ``min_depth``). ``output_stride`` turns the strides that
@@ -209,6 +209,7 @@ def mobilenet_base(
         output_stride == 0 or (output_stride > 1 and output_stride % 2)
     ):
         raise ValueError("Output stride must be None, 1 or a multiple of 2.")
+    data_format = net_utils.current_data_format()
     overrides = {}
     if use_explicit_padding:
         overrides[(layers.conv2d, layers.separable_conv2d)] = {"padding": "VALID"}
@@ -221,7 +222,7 @@ def mobilenet_base(
         net = inputs
         end_points = {}
         spec = conv_defs["spec"]
-        strides = _ops.atrous_strides([d.params.get("stride", 1) for d in spec], output_stride)
+        strides = atrous_strides([d.params.get("stride", 1) for d in spec], output_stride)
         for i, (opdef, (layer_stride, layer_rate)) in enumerate(zip(spec, strides)):
             params = dict(opdef.params)
             if "num_outputs" in params:
@@ -232,11 +233,11 @@ def mobilenet_base(
             # No atrous rate for 1x1 convolutions, which have nothing to dilate.
             if layer_rate > 1 and tuple(params.get("kernel_size", [])) != (1, 1):
                 params["rate"] = layer_rate
-            if opdef.op is expanded_conv:
-                params["data_format"] = data_format
             if use_explicit_padding:
                 if "kernel_size" in params:
-                    net = _ops.fixed_padding(net, params["kernel_size"], data_format, layer_rate)
+                    net = net_utils.fixed_padding(
+                        net, params["kernel_size"], data_format, layer_rate
+                    )
                 else:
                     params["use_explicit_padding"] = True
             end_point = f"layer_{i + 1}"
@@ -262,17 +263,12 @@ def _arg_scopes(defaults: dict):
 
 
 def training_scope(
-    is_training: bool = True,
     weight_decay: float = 0.00004,
     stddev: float = 0.09,
     dropout_keep_prob: float | None = 0.8,
     bn_decay: float | None = 0.997,
-    *,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    data_format: str = _ops.NHWC,
 ) -> dict:
-    """TF-Slim's MobileNet ``training_scope``, plus the layout and ``get_model_fn``'s batch norm.
+    """TF-Slim's MobileNet ``training_scope`` (``is_training`` is the run's: ``get_model_fn``).
 
     Truncated-normal weights (Xavier when ``stddev`` < 0), batch norm after every convolution
     (decay 0.997, slim's default epsilon 0.001), dropout keeping 0.8, and L2 weight decay on the
@@ -281,17 +277,9 @@ def training_scope(
     if stddev < 0:
         weights_initializer = tf1.glorot_uniform_initializer()
     else:
-        weights_initializer = tf1.truncated_normal_initializer(stddev=stddev)
-    bn_params = _ops.batch_norm_params(
-        0.999 if bn_decay is None else bn_decay,
-        0.001,
-        fused=batch_norm_fused,
-        renorm=batch_renorm,
-    )
-    bn_params["is_training"] = is_training
-    dropout_params = {"is_training": is_training}
-    if dropout_keep_prob is not None:
-        dropout_params["keep_prob"] = dropout_keep_prob
+        weights_initializer = trunc_normal(stddev)
+    bn_params = net_utils.batch_norm_params(0.999 if bn_decay is None else bn_decay, 0.001)
+    dropout_params = {} if dropout_keep_prob is None else {"keep_prob": dropout_keep_prob}
     with (
         layers.arg_scope(
             [layers.conv2d, layers.fully_connected, layers.separable_conv2d],
@@ -301,17 +289,16 @@ def training_scope(
         layers.arg_scope([layers.batch_norm], **bn_params),
         layers.arg_scope([layers.dropout], **dropout_params),
         layers.arg_scope([layers.conv2d], weights_regularizer=layers.l2_regularizer(weight_decay)),
-        layers.arg_scope([layers.separable_conv2d], weights_regularizer=None),
-        _ops.layout_arg_scope(data_format) as sc,
+        layers.arg_scope([layers.separable_conv2d], weights_regularizer=None) as sc,
     ):
         return sc
 
 
-def global_pool(net: tf.Tensor, data_format: str = _ops.NHWC) -> tf.Tensor:
+def global_pool(net: tf.Tensor, data_format: str = net_utils.NHWC) -> tf.Tensor:
     """Average pool to 1x1 over the whole map (slim bakes in an average pool, not a mean)."""
-    height, width = _ops.spatial_shape(net, data_format)
+    height, width = net_utils.spatial_shape(net, data_format)
     if height is None or width is None:
-        return tf.reduce_mean(net, _ops.spatial_axes(data_format), keepdims=True)
+        return tf.reduce_mean(net, net_utils.spatial_axes(data_format), keepdims=True)
     return layers.avg_pool2d(net, [height, width], stride=1, padding="VALID")
 
 
@@ -320,10 +307,6 @@ def mobilenet_v2(
     num_classes: int = 1001,
     *,
     is_training: bool,
-    weight_decay: float = 0.0,
-    data_format: str = _ops.NHWC,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
     depth_multiplier: float = 1.0,
     finegrain_classification_mode: bool = False,
     min_depth: int = 8,
@@ -337,11 +320,12 @@ def mobilenet_v2(
     reuse: bool | None = None,
     scope: str = "MobilenetV2",
 ):
-    """Build MobileNet v2 on NHWC ``images``; returns ``(logits, end_points)``.
+    """Build MobileNet v2 on ``images`` (in the layers' layout); ``(logits, end_points)``.
 
     ``finegrain_classification_mode`` keeps the last layer at 1280 channels when
-    ``depth_multiplier`` < 1; ``activation_fn`` replaces ReLU6. End points hold ``data_format``
-    tensors.
+    ``depth_multiplier`` < 1; ``activation_fn`` replaces ReLU6. End points hold tensors in the
+    layers' layout. ``is_training`` reaches batch norm and dropout through ``get_model_fn``'s
+    arg scope.
     """
     conv_defs = V2_DEF if conv_defs is None else conv_defs
     if finegrain_classification_mode and depth_multiplier < 1:
@@ -354,52 +338,35 @@ def mobilenet_v2(
         conv_defs = copy.deepcopy(conv_defs)
         key = (layers.conv2d, layers.fully_connected, layers.separable_conv2d)
         conv_defs["defaults"][key] = {**conv_defs["defaults"][key], "activation_fn": activation_fn}
-    arg_sc = training_scope(
-        is_training=is_training,
-        weight_decay=weight_decay,
-        dropout_keep_prob=dropout_keep_prob,
-        batch_norm_fused=batch_norm_fused,
-        batch_renorm=batch_renorm,
-        data_format=data_format,
-    )
-    with layers.arg_scope(arg_sc):
-        net = _ops.to_data_format(images, data_format)
-        with tf1.variable_scope(scope, "Mobilenet", reuse=reuse) as sc:
-            net = tf.identity(net, "input")
-            net, end_points = mobilenet_base(
-                net,
-                conv_defs,
-                multiplier=depth_multiplier,
-                output_stride=output_stride,
-                use_explicit_padding=use_explicit_padding,
-                min_depth=min_depth,
-                divisible_by=divisible_by,
-                data_format=data_format,
-                scope=sc,
+    data_format = net_utils.current_data_format()
+    with tf1.variable_scope(scope, "Mobilenet", reuse=reuse) as sc:
+        net = tf.identity(images, "input")
+        net, end_points = mobilenet_base(
+            net,
+            conv_defs,
+            multiplier=depth_multiplier,
+            output_stride=output_stride,
+            use_explicit_padding=use_explicit_padding,
+            min_depth=min_depth,
+            divisible_by=divisible_by,
+            scope=sc,
+        )
+        net = tf.identity(net, name="embedding")
+        with tf1.variable_scope("Logits"):
+            net = end_points["global_pool"] = global_pool(net, data_format)
+            net = layers.dropout(net, keep_prob=dropout_keep_prob, scope="Dropout")
+            logits = heads.conv_logits(
+                net, num_classes, data_format, biases_initializer=tf1.zeros_initializer()
             )
-            net = tf.identity(net, name="embedding")
-            with tf1.variable_scope("Logits"):
-                net = end_points["global_pool"] = global_pool(net, data_format)
-                net = layers.dropout(net, scope="Dropout")
-                logits = _ops.conv2d_logits(
-                    net, num_classes, biases_initializer=tf1.zeros_initializer()
-                )
-                logits = _ops.spatial_squeeze(logits, data_format)
-                logits = tf.identity(logits, name="output")
-            end_points["Logits"] = logits
-            if prediction_fn:
-                end_points["Predictions"] = prediction_fn(logits, "Predictions")
+            logits = tf.identity(logits, name="output")
+        end_points["Logits"] = logits
+        if prediction_fn:
+            end_points["Predictions"] = prediction_fn(logits, "Predictions")
     return logits, end_points
 
 
-mobilenet_v2.default_image_size = 224
-
-mobilenet_v2_140 = _ops.variant(
-    mobilenet_v2, "mobilenet_v2_140", "MobileNet v2 with 1.4 times its channels.",
-    depth_multiplier=1.4,
-)  # fmt: skip
-mobilenet_v2_035 = _ops.variant(
-    mobilenet_v2, "mobilenet_v2_035",
-    "MobileNet v2 with 0.35 of its channels, the last layer kept at 1280 (fine-grain mode).",
-    depth_multiplier=0.35, finegrain_classification_mode=True,
-)  # fmt: skip
+mobilenet_v2_140 = variant(mobilenet_v2, "mobilenet_v2_140", depth_multiplier=1.4)
+# slim's "fine-grain classification mode" keeps the last layer at 1280 channels.
+mobilenet_v2_035 = variant(
+    mobilenet_v2, "mobilenet_v2_035", depth_multiplier=0.35, finegrain_classification_mode=True
+)

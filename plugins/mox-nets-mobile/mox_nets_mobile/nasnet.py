@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_mobile import _ops, nasnet_utils
+from mox_core.nets import layers, net_utils
+from mox_nets_mobile import nasnet_utils
 
 tf1 = tf.compat.v1
 
@@ -35,7 +35,7 @@ _TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
 
 @dataclasses.dataclass(frozen=True)
 class NasNetConfig:
-    """A NASNet's hyper-parameters (slim's ``HParams``; the layout comes from ``data_format``).
+    """A NASNet's hyper-parameters: slim's ``HParams`` but ``data_format``, which is the run's.
 
     ``drop_path_keep_prob`` is reached at the last cell at ``total_training_steps``;
     ``skip_reduction_layer_input`` makes the cell after a reduction take the state before it as
@@ -55,43 +55,25 @@ class NasNetConfig:
     use_bounded_activation: bool = False
 
 
-def cifar_config() -> NasNetConfig:
-    """NASNet-A 6@768 for CIFAR-10 (slim trained it 600 epochs of batch 32: 937500 steps)."""
-    return NasNetConfig(
-        stem_multiplier=3.0,
-        drop_path_keep_prob=0.6,
-        num_cells=18,
-        num_conv_filters=32,
-        dense_dropout_keep_prob=1.0,
-        skip_reduction_layer_input=0,
-        total_training_steps=937500,
-    )
+# slim's ``cifar_config``, ``large_imagenet_config`` and ``mobile_imagenet_config``.
 
+#: NASNet-A 6@768 for CIFAR-10 (slim trained it 600 epochs of batch 32: 937500 steps).
+CIFAR_CONFIG = NasNetConfig(
+    stem_multiplier=3.0, drop_path_keep_prob=0.6, num_cells=18, num_conv_filters=32,
+    dense_dropout_keep_prob=1.0, total_training_steps=937500,
+)  # fmt: skip
 
-def large_imagenet_config() -> NasNetConfig:
-    """NASNet-A 6@4032, the large ImageNet model (331x331 inputs)."""
-    return NasNetConfig(
-        stem_multiplier=3.0,
-        drop_path_keep_prob=0.7,
-        num_cells=18,
-        num_conv_filters=168,
-        dense_dropout_keep_prob=0.5,
-        skip_reduction_layer_input=1,
-        total_training_steps=250000,
-    )
+#: NASNet-A 6@4032, the large ImageNet model (331x331 inputs).
+LARGE_IMAGENET_CONFIG = NasNetConfig(
+    stem_multiplier=3.0, drop_path_keep_prob=0.7, num_cells=18, num_conv_filters=168,
+    dense_dropout_keep_prob=0.5, skip_reduction_layer_input=1,
+)  # fmt: skip
 
-
-def mobile_imagenet_config() -> NasNetConfig:
-    """NASNet-A 4@1056, the mobile ImageNet model (224x224 inputs; no drop-path)."""
-    return NasNetConfig(
-        stem_multiplier=1.0,
-        drop_path_keep_prob=1.0,
-        num_cells=12,
-        num_conv_filters=44,
-        dense_dropout_keep_prob=0.5,
-        skip_reduction_layer_input=0,
-        total_training_steps=250000,
-    )
+#: NASNet-A 4@1056, the mobile ImageNet model (224x224 inputs; no drop-path).
+MOBILE_IMAGENET_CONFIG = NasNetConfig(
+    stem_multiplier=1.0, drop_path_keep_prob=1.0, num_cells=12, num_conv_filters=44,
+    dense_dropout_keep_prob=0.5,
+)  # fmt: skip
 
 
 def resolve_config(default: NasNetConfig, config, is_training: bool) -> NasNetConfig:
@@ -118,15 +100,9 @@ def resolve_config(default: NasNetConfig, config, is_training: bool) -> NasNetCo
 
 
 def nasnet_arg_scope(
-    weight_decay: float,
-    batch_norm_decay: float,
-    batch_norm_epsilon: float,
-    *,
-    batch_norm_fused: bool = False,
-    batch_renorm: bool = False,
-    data_format: str = _ops.NHWC,
+    weight_decay: float, batch_norm_decay: float, batch_norm_epsilon: float
 ) -> dict:
-    """Slim's NASNet arg scopes (they differ only in their defaults), plus the layout.
+    """Slim's NASNet arg scopes (they differ only in their defaults).
 
     Variance-scaling weights (fan out) and L2 decay on every convolution and the fully connected
     layers (named ``FC``); convolutions without biases or activation (the cells place ReLU and
@@ -137,11 +113,8 @@ def nasnet_arg_scope(
     normalizes with. It is used here on both kernels, so the numbers are slim's whether
     ``batch_norm_fused`` is on or off.
     """
-    bn_params = _ops.batch_norm_params(
-        batch_norm_decay,
-        max(batch_norm_epsilon, FUSED_MIN_EPSILON),
-        fused=batch_norm_fused,
-        renorm=batch_renorm,
+    bn_params = net_utils.batch_norm_params(
+        batch_norm_decay, max(batch_norm_epsilon, FUSED_MIN_EPSILON)
     )
     # slim's variance_scaling_initializer(factor=2.0, mode='FAN_OUT'): a normal of stddev
     # sqrt(1.3 * 2 / fan_out), truncated at two. TensorFlow's divides sqrt(scale / fan_out) by
@@ -162,28 +135,23 @@ def nasnet_arg_scope(
                 activation_fn=None,
                 biases_initializer=None,
             ):
-                with layers.arg_scope([layers.batch_norm], **bn_params):
-                    with _ops.layout_arg_scope(data_format) as sc:
-                        return sc
+                with layers.arg_scope([layers.batch_norm], **bn_params) as sc:
+                    return sc
 
 
-def nasnet_cifar_arg_scope(weight_decay=5e-4, batch_norm_decay=0.9, batch_norm_epsilon=1e-5, **kw):
+def nasnet_cifar_arg_scope(weight_decay=5e-4, batch_norm_decay=0.9, batch_norm_epsilon=1e-5):
     """The CIFAR arg scope: batch norm decay 0.9, epsilon 1e-5 (1.001e-5 in effect)."""
-    return nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon, **kw)
+    return nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
 
 
-def nasnet_mobile_arg_scope(
-    weight_decay=4e-5, batch_norm_decay=0.9997, batch_norm_epsilon=1e-3, **kw
-):
+def nasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997, batch_norm_epsilon=1e-3):
     """The Mobile arg scope: batch norm decay 0.9997, epsilon 0.001."""
-    return nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon, **kw)
+    return nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
 
 
-def nasnet_large_arg_scope(
-    weight_decay=5e-5, batch_norm_decay=0.9997, batch_norm_epsilon=1e-3, **kw
-):
+def nasnet_large_arg_scope(weight_decay=5e-5, batch_norm_decay=0.9997, batch_norm_epsilon=1e-3):
     """The Large arg scope: batch norm decay 0.9997, epsilon 0.001."""
-    return nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon, **kw)
+    return nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
 
 
 def build_aux_head(net, end_points, num_classes, hparams, data_format, scope):
@@ -202,7 +170,7 @@ def build_aux_head(net, end_points, num_classes, hparams, data_format, scope):
             aux_logits = layers.batch_norm(aux_logits, scope="aux_bn0")
             aux_logits = activation_fn(aux_logits)
             # The kernel covers the whole feature map left at this point.
-            shape = _ops.spatial_shape(aux_logits, data_format)
+            shape = net_utils.spatial_shape(aux_logits, data_format)
             aux_logits = layers.conv2d(aux_logits, 768, shape, padding="VALID")
             aux_logits = layers.batch_norm(aux_logits, scope="aux_bn1")
             aux_logits = activation_fn(aux_logits)
@@ -351,14 +319,13 @@ def _build(
     *,
     is_training,
     hparams,
-    arg_scope,
     normal_cell_class,
     reduction_cell_class,
     stem_type,
-    data_format,
     current_step,
 ):
-    """Set the arg scopes and the cells up and build (what slim's ``build_*nasnet_*`` share)."""
+    """Set the cells up and build (what slim's ``build_*nasnet_*`` share)."""
+    data_format = net_utils.current_data_format()
     # Slim counts the stem cells (ImageNet's two) and the two reduction cells (NASNet's) too.
     total_num_cells = hparams.num_cells + (2 if stem_type == "imagenet" else 0)
     if reduction_cell_class is not None:
@@ -373,42 +340,37 @@ def _build(
     )
     normal_cell = normal_cell_class(*cell_args)
     reduction_cell = None if reduction_cell_class is None else reduction_cell_class(*cell_args)
-    with layers.arg_scope(arg_scope):
-        with layers.arg_scope(
-            [layers.dropout, nasnet_utils.drop_path, layers.batch_norm], is_training=is_training
-        ):
-            return build_nasnet_base(
-                _ops.to_data_format(images, data_format),
-                normal_cell,
-                reduction_cell,
-                num_classes,
-                hparams,
-                is_training,
-                stem_type,
-                data_format,
-                current_step,
-            )
+    with layers.arg_scope([nasnet_utils.drop_path], is_training=is_training):
+        return build_nasnet_base(
+            images,
+            normal_cell,
+            reduction_cell,
+            num_classes,
+            hparams,
+            is_training,
+            stem_type,
+            data_format,
+            current_step,
+        )
 
 
 def make_builder(
     name: str,
     title: str,
     *,
-    default_config: Callable[[], NasNetConfig],
-    arg_scope: Callable[..., dict],
+    default_config: NasNetConfig,
     normal_cell: type[nasnet_utils.SearchedCell] = nasnet_utils.NasNetANormalCell,
     reduction_cell: type[nasnet_utils.SearchedCell] | None = nasnet_utils.NasNetAReductionCell,
     stem_type: str = "imagenet",
     num_classes: int = 1001,
-    image_size: int = 224,
     module: str = __name__,
 ) -> Callable:
     """The public builder ``name`` of one NASNet-family network (slim's ``build_<name>``).
 
     Every NASNet and PNASNet builder has the same signature (``get_model_fn``'s, plus
-    ``config`` and ``current_step``) and does the same: ``default_config()`` updated by
-    ``config``, ``arg_scope`` with the layout and batch norm switches, the cells, the stem.
-    ``reduction_cell`` ``None`` is PNASNet (see :func:`build_nasnet_base`).
+    ``config`` and ``current_step``) and does the same: ``default_config`` updated by
+    ``config``, the cells, the stem. ``reduction_cell`` ``None`` is PNASNet (see
+    :func:`build_nasnet_base`). The arg scope is the network's record's.
     """
     default_num_classes = num_classes
 
@@ -417,10 +379,6 @@ def make_builder(
         num_classes: int = default_num_classes,
         *,
         is_training: bool,
-        weight_decay: float = 0.0,
-        data_format: str = _ops.NHWC,
-        batch_norm_fused: bool = False,
-        batch_renorm: bool = False,
         config: NasNetConfig | Mapping | None = None,
         current_step=None,
     ):
@@ -428,42 +386,30 @@ def make_builder(
             images,
             num_classes,
             is_training=is_training,
-            hparams=resolve_config(default_config(), config, is_training),
-            arg_scope=arg_scope(
-                weight_decay,
-                batch_norm_fused=batch_norm_fused,
-                batch_renorm=batch_renorm,
-                data_format=data_format,
-            ),
+            hparams=resolve_config(default_config, config, is_training),
             normal_cell_class=normal_cell,
             reduction_cell_class=reduction_cell,
             stem_type=stem_type,
-            data_format=data_format,
             current_step=current_step,
         )
 
     builder.__name__ = builder.__qualname__ = name
     builder.__module__ = module
     builder.__doc__ = (
-        f"Build {title} on NHWC ``images`` ({image_size}x{image_size}); returns "
+        f"Build {title} on ``images`` (in the layers' layout); returns "
         f"``(logits, end_points)``.\n\n"
-        f"``config`` overrides :func:`{default_config.__name__}` fields (e.g. "
+        f"``config`` overrides fields of the network's :class:`NasNetConfig` (e.g. "
         f"``{{'num_cells': 6}}``); ``current_step`` replaces the global step in drop-path's "
         f"schedule."
     )
-    builder.default_image_size = image_size
     return builder
 
 
 nasnet_cifar = make_builder(
-    "nasnet_cifar", "NASNet-A for CIFAR", default_config=cifar_config,
-    arg_scope=nasnet_cifar_arg_scope, stem_type="cifar", num_classes=10, image_size=32,
+    "nasnet_cifar", "NASNet-A for CIFAR", default_config=CIFAR_CONFIG, stem_type="cifar",
+    num_classes=10,
 )  # fmt: skip
 nasnet_mobile = make_builder(
-    "nasnet_mobile", "NASNet-A Mobile", default_config=mobile_imagenet_config,
-    arg_scope=nasnet_mobile_arg_scope,
-)  # fmt: skip
-nasnet_large = make_builder(
-    "nasnet_large", "NASNet-A Large", default_config=large_imagenet_config,
-    arg_scope=nasnet_large_arg_scope, image_size=331,
-)  # fmt: skip
+    "nasnet_mobile", "NASNet-A Mobile", default_config=MOBILE_IMAGENET_CONFIG
+)
+nasnet_large = make_builder("nasnet_large", "NASNet-A Large", default_config=LARGE_IMAGENET_CONFIG)

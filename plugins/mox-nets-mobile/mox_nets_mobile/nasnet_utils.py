@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mox_core.nets import layers
-from mox_nets_mobile import _ops
+from mox_core.nets import layers, net_utils
 
 tf1 = tf.compat.v1
 
@@ -44,13 +43,13 @@ def activation_fn(use_bounded_activation: bool):
     return tf.nn.relu6 if use_bounded_activation else tf.nn.relu
 
 
-def global_avg_pool(net: tf.Tensor, data_format: str = _ops.NHWC) -> tf.Tensor:
+def global_avg_pool(net: tf.Tensor, data_format: str = net_utils.NHWC) -> tf.Tensor:
     """Average away the height and width: ``[N, C]``."""
-    return tf.reduce_mean(net, _ops.spatial_axes(data_format))
+    return tf.reduce_mean(net, net_utils.spatial_axes(data_format))
 
 
 def factorized_reduction(
-    net: tf.Tensor, output_filters: int, stride: int, data_format: str = _ops.NHWC
+    net: tf.Tensor, output_filters: int, stride: int, data_format: str = net_utils.NHWC
 ) -> tf.Tensor:
     """Bring ``net`` to ``output_filters`` channels and down by ``stride`` without losing pixels.
 
@@ -64,14 +63,14 @@ def factorized_reduction(
         return layers.batch_norm(net, scope="path_bn")
     path1 = layers.avg_pool2d(net, [1, 1], stride=stride, padding="VALID")
     path1 = layers.conv2d(path1, int(output_filters / 2), 1, scope="path1_conv")
-    if data_format == _ops.NCHW:
+    if data_format == net_utils.NCHW:
         path2 = tf.pad(net, [[0, 0], [0, 0], [0, 1], [0, 1]])[:, :, 1:, 1:]
     else:
         path2 = tf.pad(net, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1:, 1:, :]
     path2 = layers.avg_pool2d(path2, [1, 1], stride=stride, padding="VALID")
     final_filter_size = int(output_filters / 2) + int(output_filters % 2)
     path2 = layers.conv2d(path2, final_filter_size, 1, scope="path2_conv")
-    final_path = tf.concat(values=[path1, path2], axis=_ops.channel_axis(data_format))
+    final_path = net_utils.concat_channels([path1, path2], data_format)
     return layers.batch_norm(final_path, scope="final_path_bn")
 
 
@@ -166,7 +165,7 @@ class NasNetABaseCell:
         total_num_cells: int,
         total_training_steps: int,
         use_bounded_activation: bool = False,
-        data_format: str = _ops.NHWC,
+        data_format: str = net_utils.NHWC,
     ) -> None:
         self._num_conv_filters = num_conv_filters
         self._operations = operations
@@ -182,10 +181,10 @@ class NasNetABaseCell:
         return activation_fn(self._use_bounded_activation)(net)
 
     def _spatial(self, net):
-        return _ops.spatial_shape(net, self._data_format)
+        return net_utils.spatial_shape(net, self._data_format)
 
     def _depth(self, net):
-        return _ops.depth(net, self._data_format)
+        return net_utils.depth(net, self._data_format)
 
     def _reduce_prev_layer(self, prev_layer, curr_layer):
         """Match the previous layer to this cell: halve it if larger, else a 1x1 to the width."""
@@ -312,7 +311,7 @@ class NasNetABaseCell:
                         net[idx], final_num_filters, stride, data_format=self._data_format
                     )
         states_to_combine = [h for h, is_used in zip(net, used_hiddenstates) if not is_used]
-        return tf.concat(values=states_to_combine, axis=_ops.channel_axis(self._data_format))
+        return net_utils.concat_channels(states_to_combine, self._data_format)
 
     def _apply_drop_path(self, net, current_step=None):
         """Drop-path with slim's "v3" schedule: by the cell's depth and the training progress.
@@ -356,7 +355,7 @@ class SearchedCell(NasNetABaseCell):
         total_num_cells,
         total_training_steps,
         use_bounded_activation=False,
-        data_format=_ops.NHWC,
+        data_format=net_utils.NHWC,
     ):
         super().__init__(
             num_conv_filters,

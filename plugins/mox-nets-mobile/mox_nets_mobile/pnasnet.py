@@ -13,45 +13,29 @@ from __future__ import annotations
 from mox_nets_mobile import nasnet, nasnet_utils
 from mox_nets_mobile.nasnet import NasNetConfig
 
+# slim's ``large_imagenet_config`` and ``mobile_imagenet_config`` of PNASNet.
 
-def large_imagenet_config() -> NasNetConfig:
-    """PNASNet-5 Large (331x331 inputs)."""
-    return NasNetConfig(
-        stem_multiplier=3.0,
-        dense_dropout_keep_prob=0.5,
-        num_cells=12,
-        num_conv_filters=216,
-        drop_path_keep_prob=0.6,
-        skip_reduction_layer_input=1,
-        total_training_steps=250000,
-    )
+#: PNASNet-5 Large (331x331 inputs).
+LARGE_IMAGENET_CONFIG = NasNetConfig(
+    stem_multiplier=3.0, drop_path_keep_prob=0.6, num_cells=12, num_conv_filters=216,
+    dense_dropout_keep_prob=0.5, skip_reduction_layer_input=1,
+)  # fmt: skip
 
-
-def mobile_imagenet_config() -> NasNetConfig:
-    """PNASNet-5 Mobile (224x224 inputs; no drop-path)."""
-    return NasNetConfig(
-        stem_multiplier=1.0,
-        dense_dropout_keep_prob=0.5,
-        num_cells=9,
-        num_conv_filters=54,
-        drop_path_keep_prob=1.0,
-        skip_reduction_layer_input=1,
-        total_training_steps=250000,
-    )
+#: PNASNet-5 Mobile (224x224 inputs; no drop-path).
+MOBILE_IMAGENET_CONFIG = NasNetConfig(
+    stem_multiplier=1.0, drop_path_keep_prob=1.0, num_cells=9, num_conv_filters=54,
+    dense_dropout_keep_prob=0.5, skip_reduction_layer_input=1,
+)  # fmt: skip
 
 
-def pnasnet_large_arg_scope(
-    weight_decay=4e-5, batch_norm_decay=0.9997, batch_norm_epsilon=0.001, **kw
-):
+def pnasnet_large_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997, batch_norm_epsilon=0.001):
     """NASNet Large's arg scope with PNASNet's default weight decay."""
-    return nasnet.nasnet_large_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon, **kw)
+    return nasnet.nasnet_large_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
 
 
-def pnasnet_mobile_arg_scope(
-    weight_decay=4e-5, batch_norm_decay=0.9997, batch_norm_epsilon=0.001, **kw
-):
+def pnasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997, batch_norm_epsilon=0.001):
     """NASNet Mobile's arg scope."""
-    return nasnet.nasnet_mobile_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon, **kw)
+    return nasnet.nasnet_mobile_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
 
 
 class PNasNetNormalCell(nasnet_utils.SearchedCell):
@@ -91,12 +75,10 @@ def build_pnasnet_base(
 
 
 pnasnet_large = nasnet.make_builder(
-    "pnasnet_large", "PNASNet-5 Large", default_config=large_imagenet_config,
-    arg_scope=pnasnet_large_arg_scope, normal_cell=PNasNetNormalCell, reduction_cell=None,
-    image_size=331, module=__name__,
+    "pnasnet_large", "PNASNet-5 Large", default_config=LARGE_IMAGENET_CONFIG,
+    normal_cell=PNasNetNormalCell, reduction_cell=None, module=__name__,
 )  # fmt: skip
 pnasnet_mobile = nasnet.make_builder(
-    "pnasnet_mobile", "PNASNet-5 Mobile", default_config=mobile_imagenet_config,
-    arg_scope=pnasnet_mobile_arg_scope, normal_cell=PNasNetNormalCell, reduction_cell=None,
-    module=__name__,
+    "pnasnet_mobile", "PNASNet-5 Mobile", default_config=MOBILE_IMAGENET_CONFIG,
+    normal_cell=PNasNetNormalCell, reduction_cell=None, module=__name__,
 )  # fmt: skip

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from mobile_testing import REFERENCE, build, logits_in, run
-from mox_nets_mobile import _ops
+from mobile_testing import REFERENCE, assert_batch_norm_moves_by, build, logits_in, run
 from mox_nets_mobile.mobilenet_v2 import make_divisible
 
-from mox_core import ModeKeys
+from mox_core import ModeKeys, testing
+from mox_core.nets import net_utils
 
 tf1 = tf.compat.v1
 
@@ -76,7 +76,7 @@ def test_mobilenet_v2_adds_the_input_back_where_stride_and_depth_allow():
 def test_fixed_padding_is_slims():
     def paddings(kernel, data_format, rate=1):
         with tf.Graph().as_default():
-            padded = _ops.fixed_padding(tf.zeros([1, 2, 8, 8]), kernel, data_format, rate)
+            padded = net_utils.fixed_padding(tf.zeros([1, 2, 8, 8]), kernel, data_format, rate)
             return padded.op.inputs[1]
 
     with tf.Graph().as_default():
@@ -114,21 +114,7 @@ def test_explicit_padding_convolves_valid_with_the_same_shapes(name):
 def test_batch_norm_has_slims_decay_and_epsilon(name, decay, epsilon):
     with tf.Graph().as_default():
         build(name, ModeKeys.TRAIN, batch_norm_fused=True, batch=4)
-        graph = tf1.get_default_graph()
-        fused = [op for op in graph.get_operations() if op.type == "FusedBatchNormV3"]
-        assert {round(op.get_attr("epsilon"), 8) for op in fused} == {epsilon}
-        first = fused[0]
-        # Ops are named MobilenetV1/MobilenetV1/..., variables MobilenetV1/... (as in slim).
-        name = first.name.rsplit("/", 1)[0] + "/moving_mean"
-        (moving_mean,) = [v for v in tf1.global_variables() if f"/{name}".endswith(f"/{v.op.name}")]
-        with tf1.Session() as sess:
-            sess.run(tf1.global_variables_initializer())
-            batch_mean, _ = sess.run(
-                [first.outputs[1], tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)]
-            )
-            moved = sess.run(moving_mean)
-    # From 0, one update moves the average by (1 - decay) of the way to the batch mean.
-    np.testing.assert_allclose(moved, (1 - decay) * batch_mean, rtol=1e-3, atol=1e-8)
+        assert_batch_norm_moves_by(decay, epsilon)
 
 
 # Training normalizes with batch statistics: on 1x1 maps of a batch of 2 each channel has two
@@ -148,10 +134,9 @@ def test_fused_and_plain_batch_norm_give_the_same_logits(name):
 @pytest.mark.parametrize("name", ["mobilenet_v1_025", "mobilenet_v2_035"])
 @pytest.mark.parametrize("run_mode", [ModeKeys.EVAL, ModeKeys.TRAIN])
 def test_nchw_gives_the_nhwc_logits_with_the_same_weights(name, run_mode):
-    kwargs = {"run_mode": run_mode, **TRAINING_BATCH}
-    nhwc, values = logits_in(name, "NHWC", **kwargs)
-    nchw, _ = logits_in(name, "NCHW", values, **kwargs)
-    np.testing.assert_allclose(nhwc, nchw, rtol=1e-4, atol=1e-4)
+    testing.check_data_formats(
+        name, image_size=64, batch=4, run_mode=run_mode, dropout_keep_prob=1.0
+    )
 
 
 def test_nchw_end_points_are_channels_first_and_logits_are_not():

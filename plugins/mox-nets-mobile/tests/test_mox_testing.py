@@ -9,7 +9,8 @@ v2 (its training step through mox.run takes about a minute on two CPU cores).
 from __future__ import annotations
 
 from mox_core import testing
-from mox_core.constants import NETWORK_NAMES, distribution_for_network
+from mox_core.constants import NETWORK_NAMES
+from mox_core.install_hints import distribution_for_network
 
 DISTRIBUTION = "mox-nets-mobile"
 

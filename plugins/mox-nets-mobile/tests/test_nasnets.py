@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from mobile_testing import build, logits_in, run
+from mobile_testing import assert_batch_norm_moves_by, build, logits_in, run
 from mox_nets_mobile import nasnet_utils
 
 import mox_core as mox
-from mox_core import ModeKeys
+from mox_core import ModeKeys, testing
 from mox_core.nets import layers
 
 tf1 = tf.compat.v1
@@ -127,10 +127,9 @@ def test_drop_path_creates_the_global_step_where_slim_does_or_uses_the_existing_
 @pytest.mark.parametrize("name", ["nasnet_large", "pnasnet_mobile"])
 def test_nchw_gives_the_nhwc_logits_with_the_same_weights(name):
     config, size = SMALL_NETWORKS[name]
-    kwargs = {"run_mode": ModeKeys.TRAIN, "config": config, "size": size, "batch": 4}
-    nhwc, values = logits_in(name, "NHWC", **kwargs)
-    nchw, _ = logits_in(name, "NCHW", values, **kwargs)
-    np.testing.assert_allclose(nhwc, nchw, rtol=1e-4, atol=1e-4)
+    testing.check_data_formats(
+        name, image_size=size, batch=4, run_mode=ModeKeys.TRAIN, config=config
+    )
 
 
 def test_fused_and_plain_batch_norm_give_the_same_logits():
@@ -166,21 +165,7 @@ def test_the_plain_batch_norm_kernel_uses_the_epsilon_slims_fused_one_does():
 def test_batch_norm_has_slims_decay_and_epsilon(name, decay, epsilon):
     with tf.Graph().as_default():
         small(name, ModeKeys.TRAIN, batch_norm_fused=True, batch=4)
-        fused = [
-            op for op in tf1.get_default_graph().get_operations() if op.type == "FusedBatchNormV3"
-        ]
-        assert {round(op.get_attr("epsilon"), 10) for op in fused} == {epsilon}
-        first = fused[0]  # conv0_bn or l1_stem_bn
-        name = first.name.rsplit("/", 1)[0] + "/moving_mean"
-        (moving_mean,) = [v for v in tf1.global_variables() if v.op.name == name]
-        with tf1.Session() as sess:
-            sess.run(tf1.global_variables_initializer())
-            batch_mean, _ = sess.run(
-                [first.outputs[1], tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)]
-            )
-            moved = sess.run(moving_mean)
-    # From 0, one update moves the average by (1 - decay) of the way to the batch mean.
-    np.testing.assert_allclose(moved, (1 - decay) * batch_mean, rtol=1e-3, atol=1e-8)
+        assert_batch_norm_moves_by(decay, epsilon)
 
 
 def test_weight_decay_regularizes_every_convolution_and_classifier_kernel():
