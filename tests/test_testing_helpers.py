@@ -122,6 +122,16 @@ def test_a_record_pointing_at_missing_code_fails_the_registration_check(fake_dis
         testing.check_plugin_registrations("fake-kit")
 
 
+def test_a_network_whose_arg_scope_is_missing_fails_the_registration_check(fake_dists):
+    plugin = PLUGIN.replace('default_logits_pattern="classifier"',
+                            'default_logits_pattern="classifier", arg_scope="fake_code:scope"')
+    fake_dists.add("fake-kit", {"fake_kit_plugin": plugin, "fake_code": CODE},
+                   {"kit": "fake_kit_plugin"})
+    with pytest.raises(AssertionError, match=r"network 'fake_wrong_pattern' of distribution "
+                       r"'fake-kit': its arg_scope 'fake_code:scope' cannot be loaded"):
+        testing.check_plugin_registrations("fake-kit")
+
+
 def test_a_correct_network_builds_trains_and_exports(fake_plugin, tmp_path):
     result = testing.check_network("fake_dense", num_classes=3, tmp_dir=tmp_path,
                                    distribution="fake-kit", end_points=["Predictions"])
@@ -132,6 +142,25 @@ def test_a_correct_network_builds_trains_and_exports(fake_plugin, tmp_path):
     assert result.export_dir == str(tmp_path / "fake_dense" / "1")
     assert (tmp_path / "fake_dense" / "1" / "variables" / "variables.index").is_file()
     testing.check_data_formats("fake_dense")
+
+
+def test_randomized_values_give_batch_norms_statistics_that_tell_channels_apart():
+    import tensorflow as tf
+
+    from mox_core.nets import layers
+
+    with tf.Graph().as_default():
+        images = tf.constant(testing.random_images(2, 6))
+        layers.batch_norm(layers.conv2d(images, 4, 3, normalizer_fn=None, scope="conv"),
+                          scale=True, is_training=False, scope="bn")
+        values = testing.randomized_values(seed=1)
+    assert sorted(values) == ["bn/beta", "bn/gamma", "bn/moving_mean", "bn/moving_variance",
+                              "conv/biases", "conv/weights"]
+    assert values["conv/weights"].shape == (3, 3, 3, 4)
+    for name in ("bn/gamma", "bn/moving_variance"):
+        assert ((0.5 <= values[name]) & (values[name] <= 1.5)).all()
+        assert len(set(values[name].tolist())) == 4  # one value per channel
+    assert len(set(values["bn/beta"].tolist())) == 4 and len(set(values["bn/moving_mean"])) == 4
 
 
 @pytest.mark.parametrize("name, kwargs, message", [

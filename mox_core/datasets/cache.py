@@ -11,7 +11,7 @@ else may have written) is not copied but named in a warning, and the dataset fai
 ``MoxFileUnsafePathException`` after the rest is cached (``mox_core.file.safe_paths``).
 
 With ``remove_cache_on_finish=True`` that folder -- and nothing else -- is removed on finish
-(spec section 2): when the data ends, i.e. once every input pipeline built from the dataset has
+(as MoXing documents it): when the data ends, i.e. once every input pipeline built from the dataset has
 delivered its last epoch (``num_epochs`` given), and in any case when the Python process exits
 (a dataset that repeats forever, a run stopped by ``max_number_of_steps``). A pipeline built
 again after that (an evaluation graph over the same dataset object) copies the files again.
@@ -49,7 +49,7 @@ def resolve_cache_dir(cache_dir: str | None) -> str | None:
                 f"cache_dir='ENV' means the folder in ${ENV_VARIABLE}, which is not set"
             )
         return value
-    if fs.is_remote(cache_dir):
+    if fs.is_url(cache_dir):
         raise ValueError(f"cache_dir must be a local folder, got {cache_dir!r}")
     return cache_dir
 

@@ -125,7 +125,7 @@ def shard_name(name: str, split: str, shard: int, num_shards: int) -> str:
 
 
 def _sizes(paths: list[str]) -> int:
-    return sum(os.path.getsize(p) for p in paths if not fs.is_remote(p) and os.path.isfile(p))
+    return sum(os.path.getsize(p) for p in paths if not fs.is_url(p) and os.path.isfile(p))
 
 
 def convert_to_tfrecord(

@@ -15,12 +15,15 @@ import posixpath
 from dataclasses import dataclass, field
 
 
-def is_remote(path: str) -> bool:
+def is_url(path: str) -> bool:
+    """Whether ``path`` is a URL (``scheme://...``, ``file://`` included), which is read through
+    ``mox.file`` or TensorFlow and joined with ``/``, rather than a local path read through ``os``.
+    """
     return "://" in path
 
 
 def join(base: str, *parts: str) -> str:
-    if is_remote(base):
+    if is_url(base):
         return posixpath.join(base, *parts)
     return os.path.join(base, *parts)
 
@@ -32,8 +35,9 @@ def _gfile():
 
 
 def served_by_mox_file(path: str) -> bool:
-    """Whether a plugin serves ``path``'s scheme through ``mox.file`` (not TensorFlow)."""
-    if not is_remote(path) or path.startswith("file://"):
+    """Whether a plugin serves ``path``'s scheme through ``mox.file`` (not TensorFlow); local
+    paths are answered without importing ``mox.file``."""
+    if not is_url(path):
         return False
     from mox_core.file import dispatch
 
@@ -47,19 +51,19 @@ def _mox_file():
 
 
 def exists(path: str) -> bool:
-    if not is_remote(path):
+    if not is_url(path):
         return os.path.exists(path)
     return _mox_file().exists(path) if served_by_mox_file(path) else _gfile().exists(path)
 
 
 def isdir(path: str) -> bool:
-    if not is_remote(path):
+    if not is_url(path):
         return os.path.isdir(path)
     return _mox_file().is_directory(path) if served_by_mox_file(path) else _gfile().isdir(path)
 
 
 def size(path: str) -> int:
-    if not is_remote(path):
+    if not is_url(path):
         return os.path.getsize(path)
     if served_by_mox_file(path):
         return _mox_file().stat(path).length
@@ -68,7 +72,7 @@ def size(path: str) -> int:
 
 def open_binary(path: str):
     """A binary file object with ``read`` and ``seek``."""
-    if not is_remote(path):
+    if not is_url(path):
         return open(path, "rb")  # noqa: SIM115 -- the caller closes it
     if served_by_mox_file(path):
         from mox_core.file import File
@@ -85,7 +89,7 @@ def read_bytes(path: str) -> bytes:
 
 
 def copy_to_local(source: str, target: str) -> None:
-    if not is_remote(source):
+    if not is_url(source):
         import shutil
 
         shutil.copyfile(source, target)
@@ -127,7 +131,7 @@ class Listing:
 def confinement_root(path: str, follow_symlinks: bool) -> str | None:
     """The folder a dataset's links must stay in (``path`` resolved), or ``None`` when links
     are followed anywhere (``follow_symlinks``, or a URL: object stores have no links)."""
-    if follow_symlinks or is_remote(path):
+    if follow_symlinks or is_url(path):
         return None
     return os.path.realpath(path)
 
@@ -138,7 +142,7 @@ def leads_outside(path: str, root: str | None) -> str | None:
     A link that leads nowhere (a broken link) is not "outside": it reads nothing, and the
     listing reports it as unreadable.
     """
-    if root is None or is_remote(path) or not os.path.exists(path):
+    if root is None or is_url(path) or not os.path.exists(path):
         return None
     target = os.path.realpath(path)
     return None if os.path.commonpath([target, root]) == root else target
@@ -166,7 +170,7 @@ def list_folder(path: str, check_dirs: bool = False, inside: str | None = None) 
         listing.dirs = sorted(d for d in dirs if not d.startswith("."))
         listing.files = sorted(f for f in files if not f.startswith("."))
         return listing
-    if is_remote(path):
+    if is_url(path):
         gfile = _gfile()
         for name in sorted(gfile.listdir(path)):
             clean = name.rstrip("/")
@@ -199,8 +203,8 @@ def list_folder(path: str, check_dirs: bool = False, inside: str | None = None) 
 
 
 def unreadable_reason(path: str) -> str | None:
-    """Why a local file cannot be read now (``None`` when it can; remote paths: ``None``)."""
-    if is_remote(path):
+    """Why a local file cannot be read now (``None`` when it can; URLs: ``None``)."""
+    if is_url(path):
         return None
     if not os.path.exists(path):
         return "it does not exist (a broken link, or removed after listing)"

@@ -41,7 +41,7 @@ def labels_file_path(base_dir: str, labels_filename: str | None) -> str | None:
     if not labels_filename:
         return None
     path = labels_filename
-    if not (fs.is_remote(path) or path.startswith("/")):
+    if not (fs.is_url(path) or path.startswith("/")):
         path = fs.join(base_dir, labels_filename)
     return path if fs.exists(path) else None
 
@@ -217,7 +217,7 @@ class RawDatasetBase(ImageDatasetBase):
         self._read_paths = [fs.join(root, rel) for rel in kept]
         # Local files and the default reader: read inside the decode stage, one tf.data stage
         # less per image (read-ahead pays for remote storage, not for a local disk).
-        self._read_inline = type(self._reader) is ParallelReader and not fs.is_remote(root)
+        self._read_inline = type(self._reader) is ParallelReader and not fs.is_url(root)
         if hasattr(self._reader, "mox_file_urls"):
             self._reader.mox_file_urls = fs.served_by_mox_file(root)
         return keep

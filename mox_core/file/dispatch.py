@@ -35,7 +35,12 @@ def registered_schemes() -> list[str]:
 
 
 def is_remote(path: object) -> bool:
-    """True for a string URL whose scheme is served by a registered, non-local backend."""
+    """Whether ``mox.file`` sends ``path`` to a plugin's backend: a string URL whose scheme a
+    registered non-local backend serves (``obs://``, ``s3://``, ...).
+
+    False for local paths and ``file://`` URLs (the local backend), for URLs of schemes no
+    plugin serves (TensorFlow's ``gs://``, say) and for anything not a string.
+    """
     if not isinstance(path, str):
         return False
     scheme = scheme_of(path)

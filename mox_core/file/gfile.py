@@ -26,10 +26,12 @@ _originals: dict[tuple[object, str], Callable] = {}
 _lock = threading.Lock()
 
 
-def _remote(path: Any) -> bool:
+def _is_remote_path(path: Any) -> bool:
+    """:func:`~mox_core.file.dispatch.is_remote` for a ``tf.io.gfile`` argument, which may also
+    be a bytes path."""
     if isinstance(path, bytes):
         path = path.decode("utf-8", "replace")
-    return isinstance(path, str) and "://" in path and is_remote(path)
+    return is_remote(path)
 
 
 def _gfile_open(name, mode="r"):
@@ -90,7 +92,7 @@ def _dispatcher(original: Callable, replacement: Callable, path_args: int) -> Ca
                     "newpath", "src", "dst"):
             if key in kwargs:
                 paths.append(kwargs[key])
-        if any(_remote(p) for p in paths):
+        if any(_is_remote_path(p) for p in paths):
             return replacement(*args, **kwargs)
         return original(*args, **kwargs)
 

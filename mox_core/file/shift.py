@@ -21,7 +21,6 @@ import shutil
 import stat as statlib
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from mox_core.file import api, gfile
 from mox_core.file.dispatch import is_remote
@@ -34,10 +33,6 @@ from mox_core.file.fileobj import File
 
 _originals: dict[tuple[object, str], Callable] = {}
 _lock = threading.Lock()
-
-
-def _remote(path: Any) -> bool:
-    return isinstance(path, str) and "://" in path and is_remote(path)
 
 
 def _open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None, *args, **kw):
@@ -124,7 +119,7 @@ _PATCHES: list[tuple[object, str, Callable, int]] = [
 
 def _dispatcher(original: Callable, replacement: Callable, path_args: int) -> Callable:
     def patched(*args, **kwargs):
-        if any(_remote(a) for a in args[:path_args]):
+        if any(is_remote(a) for a in args[:path_args]):
             return replacement(*args, **kwargs)
         return original(*args, **kwargs)
 
