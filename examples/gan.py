@@ -1,4 +1,4 @@
-"""A GAN with two losses in one ``ModelSpec`` (the seed's ModelSpec example 3): each step, the
+"""A GAN with two losses in one ``ModelSpec`` (MoXing's API manual, ModelSpec example 3): each step, the
 discriminator loss updates only ``discriminator/`` variables and the generator loss only
 ``generator/`` ones, both on the same batch of real images.
 

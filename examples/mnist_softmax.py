@@ -1,4 +1,4 @@
-"""MNIST-style softmax regression with ``mox.run``: the seed's ModelSpec example 1, trained,
+"""MNIST-style softmax regression with ``mox.run``: MoXing's API manual's ModelSpec example 1, trained,
 evaluated and exported as a SavedModel (signature ``predict_object``: images -> predictions).
 
     python examples/mnist_softmax.py --train_url=/tmp/mnist-run            # generated data

@@ -1,5 +1,5 @@
 """Predict a folder of class folders with a network and write a CSV through ``output_fn``
-(the seed's ModelSpec example 4 case: ``output_every_n_steps`` equal to the number of steps, so
+(MoXing's API manual, ModelSpec example 4: ``output_every_n_steps`` equal to the number of steps, so
 ``output_fn`` gets every step's predictions at once).
 
 ``checkpoint_url`` is a checkpoint of ``model_name`` trained on ``num_classes`` classes; without

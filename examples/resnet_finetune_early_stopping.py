@@ -1,5 +1,5 @@
 """Fine-tune a ResNet on a folder of class folders and stop early when the eval accuracy stalls
-(the seed's ``mox.run`` example 2: ``EarlyStoppingHook`` with ``inter_mode=EVAL``).
+(MoXing's API manual, ``mox.run`` example 2: ``EarlyStoppingHook`` with ``inter_mode=EVAL``).
 
 ``data_url`` holds ``train/`` and ``eval/`` class folders; without it, a small dataset of the
 demo's shapes is generated first. ``checkpoint_url`` warm-starts from a TF-Slim checkpoint of

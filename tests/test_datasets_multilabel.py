@@ -107,7 +107,7 @@ def test_another_label_sep_without_a_labels_file_is_an_error_not_wrong_labels(tm
         mox.MultilabelClassificationRawDataset(meta, label_sep=",")
 
 
-# -- the seed's one-line forms -------------------------------------------------------------
+# -- MoXing's one-line forms -------------------------------------------------------------
 
 def make_images(root, labels):
     """``root/images/<image>`` and ``root/labels/<image>.txt`` holding ``labels[image]``."""

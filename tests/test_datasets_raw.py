@@ -273,7 +273,7 @@ def test_private_threads_and_few_readers(folders):
 
 
 def test_an_input_fn_for_mox_run(folders, tmp_path):
-    """The seed's use: the dataset is made inside input_fn, in the executor's graph."""
+    """MoXing's use: the dataset is made inside input_fn, in the executor's graph."""
     meta = mox.ImageClassificationRawMetadata(str(folders))
     labels_seen = []
 

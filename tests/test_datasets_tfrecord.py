@@ -114,7 +114,7 @@ def test_every_record_once_per_epoch_with_its_label(records):
 
 
 def test_the_seeds_session_loop_with_queue_runners_works(records):
-    """The seed's example drives the tensors the TF1 way: initializers, coordinator, threads."""
+    """MoXing's API manual's example drives the tensors the TF1 way: initializers, coordinator, threads."""
     tf1 = tf.compat.v1
     meta = mox.ImageClassificationTFRecordMetadata(base_dir=str(records),
                                                    file_pattern="*train*.tfrecord")
