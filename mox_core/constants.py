@@ -1,4 +1,4 @@
-"""The seed's API constants: run modes, export kinds, network names and their pipelines."""
+"""MoXing's API constants: run modes, export kinds, network names and their pipelines."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class NetworkKeys:
     PNASNET_MOBILE = "pnasnet_mobile"
 
 
-#: Every network name of the API, in the seed's order.
+#: Every network name of the API, in MoXing's order.
 NETWORK_NAMES: tuple[str, ...] = tuple(
     value for key, value in vars(NetworkKeys).items() if key.isupper()
 )
@@ -82,7 +82,7 @@ PVANET = "pvanet_preprocessing"
 
 
 class PreprocessingKeys:
-    """The seed's API constants: network name (upper case) -> preprocessing pipeline name.
+    """MoXing's API constants: network name (upper case) -> preprocessing pipeline name.
 
     MoXing scripts read them (``mox.PreprocessingKeys.RESNET_V1_50``). An installed network's
     pipeline is its registration's (``NetworkSpec.preprocessing``); this table only answers
@@ -122,7 +122,7 @@ class PreprocessingKeys:
     VGG_19_BN = VGG
     PVANET = PVANET
     MOBILENET_V1 = INCEPTION
-    # The seed's table omits the thinner MobileNet v1 variants; they share MobileNet's pipeline.
+    # MoXing's table omits the thinner MobileNet v1 variants; they share MobileNet's pipeline.
     MOBILENET_V1_075 = INCEPTION
     MOBILENET_V1_050 = INCEPTION
     MOBILENET_V1_025 = INCEPTION

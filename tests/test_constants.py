@@ -1,4 +1,4 @@
-"""The seed's constant tables."""
+"""MoXing's constant tables."""
 
 import mox_core as mox
 from mox_core import constants

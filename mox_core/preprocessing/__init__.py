@@ -1,7 +1,7 @@
 """Preprocessing pipelines by network name (``moxing.tensorflow.preprocessing``).
 
 Pipelines are registered by plugins (``mox_preprocessing`` hook); a network names its pipeline
-in its registration, and the seed's ``PreprocessingKeys`` constants answer for a network of the
+in its registration, and MoXing's ``PreprocessingKeys`` constants answer for a network of the
 API that is not installed.
 """
 
@@ -18,7 +18,7 @@ __all__ = ["PreprocessingKeys", "get_data_augmentation_fn", "pipeline_for_networ
 
 
 def pipeline_for_network(name: str) -> str:
-    """The preprocessing pipeline name of a network (its registration, else the seed's table)."""
+    """The preprocessing pipeline name of a network (its registration, else MoXing's table)."""
     networks = registry("networks")
     if name in networks and networks.get(name).preprocessing:
         return networks.get(name).preprocessing
