@@ -23,9 +23,10 @@ def run_example(name, *flags):
 
 def test_mnist_softmax_trains_evaluates_and_exports(tmp_path):
     result = run_example("mnist_softmax.py", f"--train_url={tmp_path}",
-                         "--max_number_of_steps=60")
+                         "--max_number_of_steps=200")
     accuracy = float(result.stdout.split("eval accuracy: ")[1].split()[0])
-    assert accuracy > 0.4  # 4 shapes, chance 0.25
+    # 4 shapes, chance 0.25; 200 steps reach 0.6-0.75 (60 steps gave 0.36-0.59: too close to call)
+    assert accuracy > 0.45
     assert (tmp_path / "1" / "saved_model.pb").is_file()
 
 
