@@ -41,6 +41,7 @@ from typing import Any
 
 from absl import flags as absl_flags
 
+from mox_core.aliases import aliased
 from mox_core.registry import FlagSpec
 
 FLAGS = absl_flags.FLAGS
@@ -173,9 +174,13 @@ def find_flag(name: str) -> absl_flags.Flag:
     raise ValueError(message)
 
 
-def get_flag(name: str) -> Any:
-    """The current value of run flag ``name`` (parsing ``sys.argv`` on first use)."""
-    flag = find_flag(name)
+def get_flag(name: str | None = None, *, flag_name: str | None = None) -> Any:
+    """The current value of run flag ``name`` (parsing ``sys.argv`` on first use).
+
+    ``flag_name`` is an alias of ``name``: MoXing's API document declares ``get_flag(name)`` but
+    its example calls ``get_flag(flag_name='worker_hosts')``, and scripts have both.
+    """
+    flag = find_flag(aliased("get_flag", "name", name, "flag_name", flag_name, required=True))
     _ensure_parsed()
     return flag.value
 

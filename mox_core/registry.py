@@ -161,7 +161,9 @@ class DatasetSpec:
     """A named dataset for ``get_dataset(name, ...)`` / ``get_dataset_meta(name)``.
 
     ``loader(split_name, dataset_dir, **kwargs)`` returns the dataset object; ``meta`` (a
-    callable taking no argument, or a ``"module:attr"`` string) returns its metadata.
+    callable taking no argument, or a ``"module:attr"`` string) returns its metadata. The
+    loader receives ``capacity=`` (MoXing's read-ahead buffer) only when the user gives it to
+    ``get_dataset``, so a loader without that parameter keeps working.
     """
 
     name: str

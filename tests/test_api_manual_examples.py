@@ -5,8 +5,10 @@ Every example is the manual's code ported only by ``import tensorflow.compat.v1 
 ``tf.one_hot`` in place of ``slim.one_hot_encoding``, run on small generated data (images of a
 few classes told apart by a bright band), a few steps, ``log_dir`` in ``tmp_path``. Where the
 manual elides code (``...``) or names something it never defines (``log_info``), the smallest
-stand-in fills the gap. The examples that build a network run with mox-nets-classic, in its
-``tests/test_api_manual_network_examples.py``.
+stand-in fills the gap. The examples of sections 1 to 3 are in the sibling files
+``test_api_manual_flags.py``, ``test_api_manual_datasets.py`` and
+``test_api_manual_optimizers.py``; those that build a network run with mox-nets-classic, in its
+``tests/test_api_manual_*.py``.
 """
 
 from __future__ import annotations

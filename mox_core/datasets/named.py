@@ -84,6 +84,9 @@ class NamedDataset:
         metadata.channels = meta.channels
         metadata.image_shape = meta.image_shape
         if capacity is not None:
+            if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+                raise ValueError(f"capacity (the records read ahead and shuffled among) must be "
+                                 f"an int >= 0, got {capacity!r}")
             kwargs.setdefault("shuffle_buffer_size", capacity)
         return ImageClassificationTFRecordDataset(metadata, **kwargs)
 
