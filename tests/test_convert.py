@@ -113,11 +113,12 @@ def test_gif_bmp_and_webp_become_png_and_png_stays(tmp_path):
 def test_a_corrupt_image_stops_the_conversion_naming_it(src, tmp_path):
     bad = src / "roses" / "bad.jpg"
     bad.write_bytes(encode()[:60])
-    with pytest.raises(CorruptImageError, match=f"image file '{bad}' is truncated or corrupt"):
+    with pytest.raises(CorruptImageError, match=f"cannot convert image file {bad}: it is truncated "
+                       "or corrupt .*pass skip_corrupt=True to convert without such files"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False)
     (src / "roses" / "text.jpg").write_bytes(b"hello")
     bad.unlink()
-    with pytest.raises(CorruptImageError, match="text.jpg' is not an image"):
+    with pytest.raises(CorruptImageError, match="text.jpg: it is not an image"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
 
 
@@ -128,9 +129,9 @@ def test_skip_corrupt_leaves_bad_images_out_with_a_warning(src, tmp_path, caplog
     counts = convert_to_tfrecord(str(src), str(tmp_path / "o"), skip_corrupt=True,
                                  progress=False)
     assert counts == {"train": 15}
-    assert "Skipping: image file '" in caplog.text and "empty.jpg' is empty (0 bytes)" in \
+    assert "Skipping image file '" in caplog.text and "empty.jpg': it is empty (0 bytes)" in \
         caplog.text
-    assert "cut.jpg' is truncated or corrupt" in caplog.text
+    assert "cut.jpg': it is truncated or corrupt" in caplog.text
     assert "(2 skipped so far)" in caplog.text and "skipped 2 corrupt images" in caplog.text
 
 
@@ -149,6 +150,12 @@ def test_bad_arguments(src, tmp_path):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), validation_fraction=1.0)
     with pytest.raises(ValueError, match="num_shards must be at least 1"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), num_shards=0)
+
+
+def test_the_output_folder_must_be_local(src):
+    with pytest.raises(ValueError, match="the output folder must be local, got 's3://b/tf': "
+                                         "convert to a local folder, then copy it"):
+        convert_to_tfrecord(str(src), "s3://b/tf", progress=False)
 
 
 def mox_cli(*args):
@@ -181,17 +188,17 @@ def jpeg_declaring(width, height):
 def test_a_decompression_bomb_is_named_whatever_pillows_limit_is(src, tmp_path, monkeypatch):
     bomb = src / "roses" / "bomb.png"
     bomb.write_bytes(bomb_png(60000, 60000))
-    message = f"image file '{bomb}' declares 60000 x 60000 pixels, more than the 178956970"
+    message = f"image file {bomb}: it declares 60000 x 60000 pixels, more than the 178956970"
     with pytest.raises(CorruptImageError, match=message):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False)
     bomb.unlink()
     big = src / "roses" / "big.jpg"  # a JPEG: Pillow reads its size before decoding
     big.write_bytes(jpeg_declaring(20000, 20000))
-    with pytest.raises(CorruptImageError, match=f"image file '{big}' is too large to decode"):
+    with pytest.raises(CorruptImageError, match=f"image file {big}: it is too large to decode"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
     # a script that switched Pillow's own guard off does not switch off mox's
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
-    with pytest.raises(CorruptImageError, match=f"image file '{big}' declares 20000 x 20000"):
+    with pytest.raises(CorruptImageError, match=f"image file {big}: it declares 20000 x 20000"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
 
 
@@ -229,6 +236,16 @@ def test_convert_does_not_follow_links_out_of_the_dataset(src, tmp_path, caplog)
         "0:daisy\n1:linked\n2:roses\n3:tulips\n"
 
 
+def test_mox_convert_names_an_empty_class_folder_with_the_cli_option(src, tmp_path):
+    (src / "irises").mkdir()
+    failed = mox_cli("convert", str(src), str(tmp_path / "o"), "--quiet")
+    assert failed.returncode == 2, failed.stderr
+    assert [line for line in failed.stderr.splitlines() if line.startswith("mox: error:")] == [
+        f"mox: error: class folder {src / 'irises'}: it has no image files. Add its images or "
+        f"remove the folder, or pass --skip-corrupt to convert without that class."]
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_mox_convert_names_a_decompression_bomb_and_skips_it(src, tmp_path):
     bomb = src / "roses" / "bomb.png"
@@ -238,13 +255,15 @@ def test_mox_convert_names_a_decompression_bomb_and_skips_it(src, tmp_path):
     assert failed.returncode == 2, failed.stderr
     assert "Traceback" not in failed.stderr
     errors = [line for line in failed.stderr.splitlines() if line.startswith("mox: error:")]
-    assert errors == [f"mox: error: image file '{bomb}' declares 60000 x 60000 pixels, more "
-                      f"than the 178956970 mox decodes (a decompression bomb?)"]
+    assert errors == [f"mox: error: cannot convert image file {bomb}: it declares 60000 x "
+                      f"60000 pixels, more than the 178956970 mox decodes (a decompression "
+                      f"bomb?). Fix or remove the file, or pass --skip-corrupt to convert "
+                      f"without such files."]
     assert "Left out 2 symbolic links" in failed.stderr and str(secret) in failed.stderr
     result = mox_cli("convert", str(src), str(tmp_path / "o"), "--quiet", "--skip-corrupt",
                      "--follow-symlinks", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout.strip() == "train: 19 records"
-    assert f"Skipping: image file '{bomb}' declares 60000 x 60000 pixels" in result.stderr
+    assert f"Skipping image file '{bomb}': it declares 60000 x 60000 pixels" in result.stderr
     assert "symbolic links" not in result.stderr

@@ -15,6 +15,7 @@ import os
 
 from mox_core import file as mox_file
 from mox_core.datasets.labels import format_labels, parse_labels
+from mox_core.file.atomic import write_atomically
 
 LABELS_FILE = "labels.txt"
 MODEL_FILE = "mox-model.json"
@@ -34,10 +35,12 @@ class ModelInfo:
         return _join(self.folder, LABELS_FILE)
 
     def write(self, folder: str | None = None) -> None:
+        """Write both files into ``folder`` (default: ``self.folder``), each whole or not at
+        all: a run killed while rewriting them leaves the earlier files, which it then reads."""
         folder = folder or self.folder
         mox_file.make_dirs(folder)
-        mox_file.write(_join(folder, LABELS_FILE), format_labels(self.labels))
-        mox_file.write(_join(folder, MODEL_FILE), json.dumps(
+        write_atomically(_join(folder, LABELS_FILE), format_labels(self.labels))
+        write_atomically(_join(folder, MODEL_FILE), json.dumps(
             {"net": self.net, "image_size": self.image_size, "num_classes": len(self.labels)},
             indent=2) + "\n")
 

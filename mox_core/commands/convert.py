@@ -36,7 +36,9 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
     p.add_argument("--skip-corrupt", action="store_true",
                    help="leave out unreadable or corrupt images with a warning")
-    p.add_argument("--overwrite", action="store_true", help="replace existing shards")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing shards of this name, once the new ones are complete "
+                        "(a conversion that fails leaves them as they were)")
     p.add_argument("--follow-symlinks", action="store_true",
                    help="also convert files and class folders that symbolic links in SRC lead "
                         "to outside SRC (left out with a warning by default: an archive from "

@@ -1,4 +1,8 @@
-"""The predictions CSV ``mox predict`` writes: ``image,label_1,score_1,...,label_k,score_k``."""
+"""The predictions CSV ``mox predict`` writes: ``image,label_1,score_1,...,label_k,score_k``.
+
+The CSV is written beside its path and renamed into place when the ``with`` block ends without
+an error (``mox_core.file.atomic``): a prediction that fails or is killed midway leaves the
+previous CSV as it was, never a partial one."""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from mox_core import file as mox_file
+from mox_core.file.atomic import atomic_write
 
 
 class PredictionWriter:
     """Writes one row per image, its ``top_k`` labels by score; image names are relative to
-    ``data_dir``. A context manager: the file is open inside ``with``."""
+    ``data_dir``. A context manager: the rows are written inside ``with``, and the file
+    appears at ``path`` when it ends without an error."""
 
     def __init__(self, path: str, labels: list[str], top_k: int, data_dir: str) -> None:
         self.path, self.labels, self.top_k = path, labels, top_k
@@ -20,16 +25,16 @@ class PredictionWriter:
         self.rows = 0
 
     def __enter__(self) -> PredictionWriter:
-        self._handle = mox_file.File(self.path, "w")
-        self._csv = csv.writer(self._handle, lineterminator="\n")
+        self._file = atomic_write(self.path, newline="")
+        self._csv = csv.writer(self._file.__enter__(), lineterminator="\n")
         header = ["image"]
         for rank in range(1, self.top_k + 1):
             header += [f"label_{rank}", f"score_{rank}"]
         self._csv.writerow(header)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._handle.close()
+    def __exit__(self, *exc: Any) -> None:
+        self._file.__exit__(*exc)
 
     def write_outputs(self, outputs: list[dict[str, Any]]) -> None:
         """``mox.run``'s ``output_fn``: batches of ``probabilities`` and ``image_name``."""

@@ -15,6 +15,13 @@ is left out with a warning when ``skip_corrupt`` -- instead of ending up in a re
 image declaring more than :data:`~mox_core.datasets.images.MAX_IMAGE_PIXELS` pixels (a
 decompression bomb), the limit the input pipelines apply, checked before anything is decoded.
 
+Nothing is written into ``dst_dir`` while converting: the shards and ``labels.txt`` are written
+in a hidden folder beside it, then the two folders are swapped in one step, the other files of
+``dst_dir`` carried over (``mox_core.file.atomic.publish_folder``). So a conversion that fails
+or is killed leaves the previous output whole, and no partial shard set ever looks like a
+dataset. ``dst_dir`` must therefore be a local folder whose parent is writable and which is
+not itself a mount point.
+
 Symbolic links that lead out of ``src_dir`` are not followed unless ``follow_symlinks``: a
 dataset unpacked from someone else's archive could otherwise put any file its user can read (a
 key, a credentials file) into shards that are then uploaded. See
@@ -26,6 +33,8 @@ The output reads back with ``ImageClassificationTFRecordMetadata(dst_dir,
 
 from __future__ import annotations
 
+import fnmatch
+import glob as globlib
 import io
 import math
 import os
@@ -43,13 +52,23 @@ from mox_core.datasets.images import (
 from mox_core.datasets.labels import format_labels
 from mox_core.datasets.progress import ProgressBar
 from mox_core.datasets.raw import ImageClassificationRawMetadata
+from mox_core.errors import DataError
+from mox_core.file.atomic import publish_folder
 
 #: Shards are sized to about this many bytes of images when ``num_shards`` is not given.
 TARGET_SHARD_BYTES = 100 * 1024 * 1024
 
 
-class CorruptImageError(ValueError):
-    """An image file Pillow cannot read completely."""
+class CorruptImageError(DataError):
+    """An image file Pillow cannot read completely: ``path``, and ``reason`` without its name
+    ("not an image", "truncated or corrupt (...)")."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason, subject="cannot convert image file",
+                         skip_option="skip_corrupt", skips="to convert without such files")
+
+    def __reduce__(self):
+        return (CorruptImageError, (self.path, self.reason))
 
 
 def encode_for_record(path: str, data: bytes) -> tuple[bytes, str, int, int]:
@@ -62,7 +81,7 @@ def encode_for_record(path: str, data: bytes) -> tuple[bytes, str, int, int]:
 
     kind = sniff_format(data)
     if not data:
-        raise CorruptImageError(f"image file {path!r} is empty (0 bytes)")
+        raise CorruptImageError(path, "it is empty (0 bytes)")
     try:
         declared = header_size(data)
         if declared is not None:
@@ -77,13 +96,13 @@ def encode_for_record(path: str, data: bytes) -> tuple[bytes, str, int, int]:
             image.convert("RGB").save(out, "PNG")
             return out.getvalue(), "png", height, width
     except ImageTooLargeError as exc:
-        raise CorruptImageError(str(exc)) from None
+        raise CorruptImageError(path, f"it {exc.reason}") from None
     except Image.DecompressionBombError as exc:
-        raise CorruptImageError(f"image file {path!r} is too large to decode: {exc}") from None
+        raise CorruptImageError(path, f"it is too large to decode ({exc})") from None
     except UnidentifiedImageError:
-        raise CorruptImageError(f"image file {path!r} is not an image") from None
+        raise CorruptImageError(path, "it is not an image") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or damaged data
-        raise CorruptImageError(f"image file {path!r} is truncated or corrupt: {exc}") from None
+        raise CorruptImageError(path, f"it is truncated or corrupt ({exc})") from None
 
 
 def _example(encoded: bytes, image_format: str, height: int, width: int, label: int,
@@ -147,12 +166,11 @@ def convert_to_tfrecord(
 
     ``num_shards`` per split (default: about 100 MB of images per shard); ``name`` prefixes the
     files (default: ``src_dir``'s folder name). Existing output files of that name are an error
-    unless ``overwrite``. ``follow_symlinks``: also convert files and class folders reached
-    through symbolic links that leave ``src_dir`` (left out with a warning naming them
-    otherwise).
+    unless ``overwrite``; then they are replaced only once the new ones are complete, and a
+    conversion that fails leaves ``dst_dir`` as it was. ``follow_symlinks``: also convert
+    files and class folders reached through symbolic links that leave ``src_dir`` (left out
+    with a warning naming them otherwise).
     """
-    import tensorflow as tf
-
     if num_shards is not None and num_shards < 1:
         raise ValueError(f"num_shards must be at least 1, got {num_shards}")
     meta = ImageClassificationRawMetadata(src_dir, labels_filename=labels_filename,
@@ -160,18 +178,45 @@ def convert_to_tfrecord(
     name = name or os.path.basename(os.path.normpath(src_dir)) or "data"
     if meta.unreadable and not skip_corrupt:
         rel, why = meta.unreadable[0]
-        raise CorruptImageError(f"image file {fs.join(src_dir, rel)!r} cannot be read: {why}")
+        raise CorruptImageError(fs.join(src_dir, rel), f"it cannot be read ({why})")
     if meta.empty_classes and not skip_corrupt:
         folder = fs.join(src_dir, meta.empty_classes[0])
-        raise ValueError(f"class folder {folder!r} has no image files; add images, remove it, "
-                         f"or pass skip_corrupt=True to convert without that class's samples")
-    os.makedirs(dst_dir, exist_ok=True)
-    existing = fs.glob(fs.join(dst_dir, f"{name}_*.tfrecord"))
+        raise DataError(folder, "it has no image files", subject="class folder",
+                        action="Add its images or remove the folder", skip_option="skip_corrupt",
+                        skips="to convert without that class")
+    if fs.is_url(dst_dir):
+        raise ValueError(f"the output folder must be local, got {dst_dir!r}: convert to a local "
+                         f"folder, then copy it with mox.file.copy_parallel")
+    existing = fs.glob(fs.join(dst_dir, f"{globlib.escape(name)}_*.tfrecord"))
     if existing and not overwrite:
         raise ValueError(f"{dst_dir!r} already holds {len(existing)} TFRecord files named "
                          f"{name}_*.tfrecord; pass overwrite=True to replace them")
-    for path in existing:
-        tf.io.gfile.remove(path)
+    with publish_folder(dst_dir, replace=True,
+                        keep=lambda entry: not _written_by(entry, name)) as staging:
+        counts, skipped = _write_shards(meta, src_dir, staging, name, num_shards,
+                                        validation_fraction, seed, skip_corrupt, num_threads,
+                                        progress)
+    logs.info("Wrote %s records of %d classes to %s%s",
+              ", ".join(f"{n} {split}" for split, n in counts.items()), meta.num_classes,
+              dst_dir, f"; skipped {skipped} corrupt images" if skipped else "")
+    return counts
+
+
+def _written_by(entry: str, name: str) -> bool:
+    """Whether ``entry`` of the output folder is a file a conversion named ``name`` writes (the
+    rest of the folder is carried over to the new version of it)."""
+    return entry == "labels.txt" or fnmatch.fnmatchcase(entry,
+                                                         f"{globlib.escape(name)}_*.tfrecord")
+
+
+def _write_shards(meta: ImageClassificationRawMetadata, src_dir: str, dst_dir: str, name: str,
+                  num_shards: int | None, validation_fraction: float, seed: int,
+                  skip_corrupt: bool, num_threads: int, progress: bool
+                  ) -> tuple[dict[str, int], int]:
+    """Write the shards and ``labels.txt`` into the empty folder ``dst_dir``; returns the
+    records written per split and the number of images left out."""
+    import tensorflow as tf
+
     splits = split_samples(meta.samples, validation_fraction, seed)
     counts: dict[str, int] = {}
     skipped: list[str] = []
@@ -179,13 +224,19 @@ def convert_to_tfrecord(
     def prepare(sample: tuple[str, int]) -> bytes | None:
         relative, label = sample
         path = fs.join(src_dir, relative)
+        problem = None
         try:
             encoded, image_format, height, width = encode_for_record(path, fs.read_bytes(path))
-        except (CorruptImageError, OSError) as exc:
+        except CorruptImageError as exc:
+            problem = exc
+        except OSError as exc:
+            problem = CorruptImageError(path, f"it cannot be read ({exc})")
+        if problem is not None:
             if not skip_corrupt:
-                raise CorruptImageError(str(exc)) from None
+                raise problem
             skipped.append(path)
-            logs.warning("Skipping: %s (%d skipped so far)", exc, len(skipped))
+            logs.warning("Skipping image file %r: %s (%d skipped so far)", path, problem.reason,
+                         len(skipped))
             return None
         return _example(encoded, image_format, height, width, label, relative,
                         meta.labels_list[label])
@@ -209,7 +260,4 @@ def convert_to_tfrecord(
                             counts[split] += 1
     with open(os.path.join(dst_dir, "labels.txt"), "w", encoding="utf-8") as handle:
         handle.write(format_labels(meta.labels_list))
-    logs.info("Wrote %s records of %d classes to %s%s",
-              ", ".join(f"{n} {split}" for split, n in counts.items()), meta.num_classes,
-              dst_dir, f"; skipped {len(skipped)} corrupt images" if skipped else "")
-    return counts
+    return counts, len(skipped)

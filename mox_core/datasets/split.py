@@ -23,6 +23,7 @@ from typing import Any
 
 from mox_core.datasets import fs, logs
 from mox_core.datasets.labels import format_labels
+from mox_core.file.atomic import write_atomically
 
 
 def _check_split_spec(split_spec: Any) -> dict[str, float]:
@@ -101,7 +102,7 @@ def split_image_classification_dataset(split_spec: dict[str, float], src_dir: st
     for part in parts:
         target = fs.join(dst_dir, part)
         mox_file.copy_parallel(src_dir, target, file_list=chosen[part])
-        mox_file.write(fs.join(target, "labels.txt"), format_labels(meta.labels_list))
+        write_atomically(fs.join(target, "labels.txt"), format_labels(meta.labels_list))
         logs.info("Split %s: %d images of %d classes into %s", src_dir, len(chosen[part]),
                   meta.num_classes, target)
     return {part: len(chosen[part]) for part in parts}

@@ -4,7 +4,6 @@ in TF Serving's layout (a numbered folder under ``log_dir``) from its ``ExportSp
 from __future__ import annotations
 
 import os
-import shutil
 
 import tensorflow.compat.v1 as tf
 
@@ -14,6 +13,7 @@ from mox_core.executor.graph import check_spec
 from mox_core.executor.inputs import Inputs, build_inputs, call_with_mode
 from mox_core.executor.specs import ExportSpec
 from mox_core.executor.towers import Tower, VariableSharing, tower_context
+from mox_core.file.atomic import publish_folder
 
 #: Signature names written: TF Serving's default, and the one ModelArts clients call.
 SIGNATURE_NAMES = ("serving_default", "predict_object")
@@ -42,29 +42,24 @@ def _listdir(path: str) -> list[str]:
 def write_saved_model(session: tf.Session, export_spec: ExportSpec, export_dir: str) -> str:
     """Write the session's graph and variables as a SavedModel with both signatures.
 
-    It is written to a temporary sibling folder and renamed into place, so a crash never
-    leaves a half-written version that TF Serving would try to load.
+    It is written to a hidden staging folder beside ``export_dir`` and renamed into place
+    (``mox_core.file.atomic``), so a crash never leaves a half-written version that TF Serving
+    would try to load.
     """
     signature = tf.saved_model.predict_signature_def(
         inputs=export_spec.inputs_dict, outputs=export_spec.outputs_dict
     )
-    temporary = export_dir.rstrip("/") + ".tmp-export"
-    if tf.io.gfile.exists(temporary):
-        tf.io.gfile.rmtree(temporary)
-    builder = tf.saved_model.Builder(temporary)
-    builder.add_meta_graph_and_variables(
-        session,
-        [tf.saved_model.tag_constants.SERVING],
-        signature_def_map={name: signature for name in SIGNATURE_NAMES},
-        main_op=tf.group(tf.local_variables_initializer(), tf.tables_initializer()),
-        strip_default_attrs=True,
-        clear_devices=True,
-    )
-    builder.save()
-    if "://" in export_dir:
-        tf.io.gfile.rename(temporary, export_dir)
-    else:
-        shutil.move(temporary, export_dir)
+    with publish_folder(export_dir) as staging:
+        builder = tf.saved_model.Builder(staging)
+        builder.add_meta_graph_and_variables(
+            session,
+            [tf.saved_model.tag_constants.SERVING],
+            signature_def_map={name: signature for name in SIGNATURE_NAMES},
+            main_op=tf.group(tf.local_variables_initializer(), tf.tables_initializer()),
+            strip_default_attrs=True,
+            clear_devices=True,
+        )
+        builder.save()
     tf.logging.info("Exported SavedModel to %s (signatures: %s; inputs: %s; outputs: %s)",
                     export_dir, ", ".join(SIGNATURE_NAMES), ", ".join(export_spec.inputs_dict),
                     ", ".join(export_spec.outputs_dict))

@@ -22,6 +22,7 @@ import os
 import shutil
 import tokenize
 
+from mox_core.file.atomic import atomic_write
 from mox_core.port import checks, py2, rewrites, upgrader
 from mox_core.port.notebook import port_notebook
 from mox_core.port.report import Change, FileReport, PortError, Problem, format_report
@@ -94,8 +95,8 @@ def port_file(src: str, dst: str, backup: bool = False) -> FileReport:
         if backup:
             _backup(src)
         os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-        with open(dst, "w", encoding=encoding, newline="") as handle:
-            handle.write(new_text)
+        with atomic_write(dst, encoding=encoding, newline="") as handle:  # a user's script:
+            handle.write(new_text)  # whole, or left as it was
     return FileReport(src, dst, changes, problems)
 
 
@@ -201,6 +202,6 @@ def port_path(src: str, dst: str | None = None, in_place: bool = False,
     else:
         reports = [_port_one(src, dst, in_place)]
     path = report_path(dst)
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         handle.write(format_report(reports))
     return reports, path
