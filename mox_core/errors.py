@@ -41,13 +41,14 @@ class DataError(tf.errors.InvalidArgumentError, ValueError):
 
     ``subject`` says what kind of thing ``path`` is and what failed ("cannot decode image file");
     ``also`` lists more paths with the same problem; ``action`` says how to fix it;
-    ``skip_option`` names the parameter that skips such data instead.
+    ``skip_option`` names the parameter that skips such data instead, and ``skips`` what it
+    then does.
     """
 
     def __init__(self, path: str, reason: str, *, subject: str = "bad data in",
                  also: tuple[str, ...] | list[str] = (), also_incomplete: bool = False,
                  action: str = "Fix or remove the file", skip_option: str | None = None,
-                 node_def=None, op=None) -> None:
+                 skips: str = "to skip such files", node_def=None, op=None) -> None:
         self.path = str(path)
         self.reason = reason
         self.subject = subject
@@ -55,6 +56,7 @@ class DataError(tf.errors.InvalidArgumentError, ValueError):
         self.also_incomplete = also_incomplete
         self.action = action
         self.skip_option = skip_option
+        self.skips = skips
         super().__init__(node_def, op, "mox: " + self.describe(python_spelling))
 
     def describe(self, spell: Callable[[str], str] = python_spelling) -> str:
@@ -65,7 +67,7 @@ class DataError(tf.errors.InvalidArgumentError, ValueError):
                       f"{', and maybe more' if self.also_incomplete else ''})")
         text = f"{self.subject} {self.path}: {self.reason}{others}. {self.action}"
         if self.skip_option:
-            text += f", or pass {spell(self.skip_option)} to skip such files"
+            text += f", or pass {spell(self.skip_option)} {self.skips}"
         return text + "."
 
     @classmethod
@@ -80,12 +82,13 @@ class DataError(tf.errors.InvalidArgumentError, ValueError):
 
     def __reduce__(self):  # picklable across processes, like TensorFlow's own errors
         return (_rebuild, (self.path, self.reason, self.subject, self.also,
-                           self.also_incomplete, self.action, self.skip_option))
+                           self.also_incomplete, self.action, self.skip_option, self.skips))
 
 
-def _rebuild(path, reason, subject, also, also_incomplete, action, skip_option) -> DataError:
+def _rebuild(path, reason, subject, also, also_incomplete, action, skip_option,
+             skips) -> DataError:
     return DataError(path, reason, subject=subject, also=also, also_incomplete=also_incomplete,
-                     action=action, skip_option=skip_option)
+                     action=action, skip_option=skip_option, skips=skips)
 
 
 #: what explains a TensorFlow error: a DataError naming the data at fault, or None (not mine)
@@ -112,14 +115,29 @@ def explain_data_errors(graph) -> Iterator[None]:
     """Around a session that runs ``graph``: a TensorFlow error that one of the graph's
     explainers recognises becomes the :class:`DataError` it returns (raised from the original);
     any other error passes unchanged. ``mox.run`` wraps its sessions in it; wrap a session of
-    your own that reads mox's datasets the same way."""
+    your own that reads mox's datasets the same way.
+
+    A TensorFlow error whose message is not UTF-8 (one quoting the bytes of a record that does
+    not parse) reaches Python as a ``UnicodeDecodeError`` raised by ``Session.run`` itself; its
+    bytes are the message, so the explainers are asked about it too.
+    """
     try:
         yield
     except tf.errors.OpError as error:
         if isinstance(error, DataError):
             raise
-        for explain in list(_EXPLAINERS.get(graph, ())):
-            explained = explain(error)
-            if explained is not None:
-                raise explained from error
+        _explain(graph, error, error)
         raise
+    except UnicodeDecodeError as error:
+        if isinstance(error.object, bytes):
+            message = error.object.decode("utf-8", "replace")
+            _explain(graph, tf.errors.UnknownError(None, None, message), error)
+        raise
+
+
+def _explain(graph, error: tf.errors.OpError, raised: BaseException) -> None:
+    """Raise the DataError the first of ``graph``'s explainers makes of ``error``, if any."""
+    for explain in list(_EXPLAINERS.get(graph, ())):
+        explained = explain(error)
+        if explained is not None:
+            raise explained from raised

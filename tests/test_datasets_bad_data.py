@@ -251,8 +251,9 @@ def test_an_empty_class_folder_is_an_error_naming_it(data):
     (data / "c").mkdir()
     meta = mox.ImageClassificationRawMetadata(str(data))
     assert meta.labels_list == ["a", "b", "c"] and meta.empty_classes == ["c"]
-    with pytest.raises(ValueError, match=f"class folder '{data / 'c'}' \\(label 2\\) has no "
-                                         "image files"):
+    with pytest.raises(DataError, match=f"class 2 folder {data / 'c'}: it has no image files "
+                                        ".*pass skip_corrupt=True to train without that "
+                                        "class's samples"):
         mox.ImageClassificationRawDataset(meta)
 
 
@@ -300,8 +301,8 @@ def test_a_broken_link_is_an_error_naming_it_or_a_skip(data):
     os.symlink(data / "nowhere.jpg", link)
     meta = mox.ImageClassificationRawMetadata(str(data))
     assert meta.total_num_samples == 6
-    with pytest.raises(ValueError, match=f"image file '{link}' cannot be read: it is a broken "
-                                         "symbolic link"):
+    with pytest.raises(DataError, match=f"cannot read image file {link}: it is a broken "
+                                        "symbolic link"):
         mox.ImageClassificationRawDataset(meta)
     out, dataset = read_all(data, skip_corrupt=True)
     assert len(out["label"]) == 6 and dataset.num_skipped == 1
@@ -311,7 +312,7 @@ def test_a_named_pipe_never_hangs_the_pipeline(data):
     fifo = data / "b" / "pipe.jpg"
     os.mkfifo(fifo)
     meta = mox.ImageClassificationRawMetadata(str(data))
-    with pytest.raises(ValueError, match=f"'{fifo}' cannot be read: it is not a regular file"):
+    with pytest.raises(DataError, match=f"{fifo}: it is not a regular file"):
         mox.ImageClassificationRawDataset(meta)
     out, dataset = read_all(data, skip_corrupt=True)
     assert len(out["label"]) == 6 and dataset.num_skipped == 1
@@ -337,14 +338,18 @@ def test_a_folder_of_only_bad_files_says_nothing_is_left(tmp_path):
         mox.ImageClassificationRawDataset(meta, skip_corrupt=True)
 
 
-def test_skipping_every_file_ends_the_data_instead_of_looping_forever(tmp_path):
+def test_skipping_every_file_is_an_error_naming_the_dataset_not_an_empty_run(tmp_path):
     for i in range(3):
         (tmp_path / "a").mkdir(exist_ok=True)
         (tmp_path / "a" / f"{i}.jpg").write_bytes(b"not an image")
     meta = mox.ImageClassificationRawMetadata(str(tmp_path))
     dataset = mox.ImageClassificationRawDataset(meta, skip_corrupt=True)  # num_epochs=None
-    with tf.Graph().as_default():
-        assert drain(dataset.get(["label"])) == []
+    with tf.Graph().as_default() as graph, pytest.raises(DataError) as raised:
+        with explain_data_errors(graph):
+            drain(dataset.get(["label"]))
+    assert raised.value.describe(cli_spelling) == (
+        f"no readable samples are left in {tmp_path}: all 3 image files were skipped as "
+        f"unreadable or corrupt. Fix or replace the files.")
     assert dataset.num_skipped == 3
 
 

@@ -258,7 +258,8 @@ def test_a_corrupt_image_in_a_record_is_named(tmp_path):
     assert holder["d"].num_skipped == 2
     scan = mox.ImageClassificationTFRecordDataset(meta).find_undecodable()
     assert scan.bad == [("broken.jpg", "the file is truncated or corrupt"),
-                        (f"a record of {tmp_path / 'r.tfrecord'}", "the file is empty (0 bytes)")]
+                        (f"the record at byte 1023 of {tmp_path / 'r.tfrecord'}",
+                         "the file is empty (0 bytes)")]
 
 
 def test_a_record_without_a_label_is_an_error_not_a_wrong_label(tmp_path):

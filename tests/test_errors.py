@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import pickle
 import weakref
 
 import pytest
@@ -56,3 +57,31 @@ def test_message_around_cuts_the_message_where_path_and_reason_go():
     before, between, after = DataError.message_around(**details)
     assert before + "a.jpg" + between + "empty" + after == DataError("a.jpg", "empty",
                                                                      **details).message
+
+
+def test_an_error_whose_message_is_not_utf8_is_explained_too():
+    """TensorFlow quotes a record that does not parse byte for byte; ``Session.run`` then raises
+    ``UnicodeDecodeError`` instead of the error, and the explainers still get its words."""
+    def explain_parse(error):
+        if "Could not parse example input" not in error.message:
+            return None
+        return DataError("records/part-1", "a record is not an Example", subject="bad record in")
+
+    with tf.Graph().as_default() as graph, tf.Session() as session:
+        add_explainer(graph, explain_parse)
+        parsed = tf.io.parse_single_example(tf.placeholder(tf.string, []), {
+            "label": tf.io.FixedLenFeature([], tf.int64)})
+        with pytest.raises(DataError) as raised, explain_data_errors(graph):
+            session.run(parsed, {"Placeholder:0": b"\x01garbage\xff\xfe" * 5})
+    assert raised.value.path == "records/part-1"
+    assert isinstance(raised.value.__cause__, UnicodeDecodeError)
+
+
+def test_a_data_error_says_what_its_skip_option_does_and_survives_pickling():
+    error = DataError("data/dogs", "it has no image files", subject="class 1 folder",
+                      action="Add its images", skip_option="skip_corrupt",
+                      skips="to train without that class's samples")
+    again = pickle.loads(pickle.dumps(error))
+    assert again.describe(cli_spelling) == error.describe(cli_spelling) == (
+        "class 1 folder data/dogs: it has no image files. Add its images, or pass --skip-corrupt "
+        "to train without that class's samples.")

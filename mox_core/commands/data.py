@@ -22,7 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from mox_core.datasets import fs, logs
-from mox_core.datasets.images import has_image_extension
+from mox_core.datasets.images import (
+    CONVERT_THEM,
+    has_image_extension,
+    unsupported_format,
+    unsupported_summary,
+)
 from mox_core.datasets.raw import warn_links_outside
 
 RAW, TFRECORD, IMAGES = "class folders", "TFRecords", "images"
@@ -77,15 +82,23 @@ def _locate(path: str, command: str, follow_symlinks: bool) -> DataSource:
     if records:
         return DataSource(path, TFRECORD, path, _split_pattern(path, records, command))
     images = [f for f in listing.files if has_image_extension(f)]
+    unsupported = [f for f in listing.files if unsupported_format(f)]
     if command == "predict":
         warn_links_outside(path, listing.outside)
     if images and command == "predict":
+        if unsupported:
+            logs.warning("Left out %s in %s: an unsupported format. %s",
+                         unsupported_summary(unsupported), path, CONVERT_THEM)
         return DataSource(path, IMAGES, path, images=images)
     if images:
         raise ValueError(
             f"--data {path!r} holds images but no class folders: for {command}, put each "
             f"class's images in a sub-folder named after the class"
         )
+    if unsupported:
+        raise ValueError(f"--data {path!r} holds no images mox reads but "
+                         f"{unsupported_summary(unsupported)}, an unsupported format: "
+                         f"{CONVERT_THEM}")
     raise ValueError(f"--data {path!r} is empty: it holds no class folders, no .tfrecord files"
                      + (" and no images" if command == "predict" else ""))
 
@@ -202,6 +215,7 @@ class ImageFolder:
 
         size = [self.image_size, self.image_size]
         policy = CorruptImagePolicy(self.skip_corrupt, check_every_file=True)
+        policy.expect(self.source.base_dir, len(self.source.images))  # all skipped: an error
 
         def load(path: Any, name: Any) -> dict:
             image, ok = policy.decode(tfdata.read_file(path), path)

@@ -88,8 +88,12 @@ class GenericTFRecordDataset:
                              f"{shuffle_buffer_size!r}")
         self.shuffle_buffer_size = shuffle_buffer_size
         self.seed = seed
+        from mox_core.errors import DataError
+
         try:
             self.files = match_files(dataset_dir, file_pattern)
+        except DataError:
+            raise  # names the shards and the folder already, worded for either API
         except ValueError as exc:
             raise ValueError(f"get_tfrecord: {exc}") from None
         self.num_samples = count_samples(self.files, dataset_dir, file_pattern, num_samples)

@@ -72,19 +72,30 @@ MAX_IMAGE_PIXELS = 178_956_970
 
 
 class ImageTooLargeError(ValueError):
-    """An image whose header declares more than :data:`MAX_IMAGE_PIXELS` pixels."""
+    """An image whose header declares more than :data:`MAX_IMAGE_PIXELS` pixels; ``reason``
+    is the message without the file's name."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def too_large_reason(width: int, height: int) -> str:
+    """Why an image of ``width x height`` is refused, without naming it."""
+    return (f"declares {width} x {height} pixels, more than the {MAX_IMAGE_PIXELS} mox "
+            f"decodes (a decompression bomb?)")
 
 
 def too_large_message(name: str, width: int, height: int) -> str:
     """Why ``name`` is refused, in the words the graph guard uses too."""
-    return (f"image file {name!r} declares {width} x {height} pixels, more than the "
-            f"{MAX_IMAGE_PIXELS} mox decodes (a decompression bomb?)")
+    return f"image file {name!r} {too_large_reason(width, height)}"
 
 
 def check_pixels(width: int, height: int, name: str) -> None:
     """:class:`ImageTooLargeError` naming ``name`` when ``width x height`` is over the limit."""
     if width * height > MAX_IMAGE_PIXELS:
-        raise ImageTooLargeError(too_large_message(name, width, height))
+        raise ImageTooLargeError(too_large_message(name, width, height),
+                                 too_large_reason(width, height))
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:
@@ -100,8 +111,31 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+#: Image formats met in real datasets that TensorFlow does not decode, by extension: such files
+#: are not samples, and are named as what they are (with the fix), not as "not images".
+UNSUPPORTED_FORMATS = {".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIC", ".heif": "HEIF",
+                       ".avif": "AVIF", ".jp2": "JPEG 2000", ".psd": "PSD"}
+
+#: what to do with images of an unsupported format
+CONVERT_THEM = ("TensorFlow decodes JPEG, PNG, GIF, BMP and WebP: convert them to JPEG or PNG "
+                "(e.g. with Pillow: Image.open(path).convert('RGB').save(new_path))")
+
+
 def has_image_extension(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def unsupported_format(name: str) -> str | None:
+    """The name of ``name``'s image format when it is one TensorFlow does not decode."""
+    return UNSUPPORTED_FORMATS.get(os.path.splitext(name)[1].lower())
+
+
+def unsupported_summary(names: list[str]) -> str:
+    """``'3 TIFF files (a.tif, ...)'`` for image files of unsupported formats."""
+    from mox_core.datasets import logs
+
+    formats = sorted({unsupported_format(n) or "" for n in names})
+    return f"{len(names)} {'/'.join(formats)} files ({logs.first_few(names)})"
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -224,6 +258,8 @@ def failure_reason(buf: Any) -> Any:
     known = tf.reduce_any(
         [tf.equal(tf.strings.substr(buf, 0, len(sig)), sig) for sig in signatures]
     )
+    tiff = tf.reduce_any([tf.equal(tf.strings.substr(buf, 0, 4), sig)
+                          for sig in (b"II*\0", b"MM\0*")])
     return tf.where(
         width * height > MAX_IMAGE_PIXELS,
         too_large,
@@ -233,7 +269,12 @@ def failure_reason(buf: Any) -> Any:
             tf.where(
                 known,
                 "the file is truncated or corrupt",
-                "the file is not an image TensorFlow decodes (JPEG, PNG, GIF, BMP or WebP)",
+                tf.where(
+                    tiff,
+                    "the file is a TIFF image, a format TensorFlow does not decode (convert "
+                    "it to JPEG or PNG)",
+                    "the file is not an image TensorFlow decodes (JPEG, PNG, GIF, BMP or WebP)",
+                ),
             ),
         ),
     )
@@ -267,27 +308,85 @@ class CorruptImagePolicy:
     ``check_every_file``: without skipping too, every file is decoded in the guard (the cost of
     ``skip``), so a file damaged inside is named as well -- for small jobs such as predicting a
     folder, where no dataset scan follows a failure.
+
+    A file is warned about and counted once, however many epochs skip it again. Skipping must
+    not leave a useless dataset behind, so a dataset tells the policy what it holds
+    (:meth:`expect`) and the skip that leaves nothing -- every file, or every file of one class
+    -- raises a ``DataError`` naming the dataset (or the class) instead of training on the rest
+    (when every file of several classes is bad, the first class found empty is named, with the
+    number of files skipped so far: which files are good is not known before they are read).
+    The check is made at that skip, in the input pipeline: decoding every file before training
+    would cost a whole epoch up front, while this costs nothing per good file and stops a run
+    during its first epoch at the latest (with nothing left at all: at its first step).
     """
 
     def __init__(self, skip: bool, check_every_file: bool = False) -> None:
         self.skip = skip
         self.check_every_file = check_every_file
-        self.skipped = 0
         self._lock = threading.Lock()
         #: ``(file, reason)`` of each file the pipeline stopped on, for :meth:`explain`
         self._failures: list[tuple[str, str]] = []
+        self._skipped: set[str] = set()
+        self._skipped_of: dict[int, int] = {}
+        self._where = ""
+        self._total: int | None = None
+        self._classes: dict[int, tuple[str, str, int]] = {}
+        #: the DataErrors raised when skipping left nothing usable, for :meth:`explain`
+        self._left_nothing: list[Any] = []
 
-    def note_skipped(self, name: str, reason: str) -> None:
+    @property
+    def skipped(self) -> int:
+        """Files skipped so far, each counted once."""
+        return len(self._skipped)
+
+    def expect(self, where: str, total: int | None,
+               classes: dict[int, tuple[str, str, int]] | None = None) -> None:
+        """What the dataset holds: ``total`` files in ``where`` (``None``: not known), and for
+        each label it knows, ``(folder, class name, number of files)``."""
+        self._where, self._total, self._classes = where, total, dict(classes or {})
+
+    def note_skipped(self, name: str, reason: str, label: int | None = None) -> None:
+        """Warn about skipped file ``name`` (once); a ``DataError`` when nothing usable is left."""
         from mox_core.datasets import logs
 
         with self._lock:
-            self.skipped += 1
-            count = self.skipped
+            if name in self._skipped:
+                return
+            self._skipped.add(name)
+            count = len(self._skipped)
+            if label is not None:
+                self._skipped_of[label] = self._skipped_of.get(label, 0) + 1
+            left_nothing = self._nothing_left(count, label)
+            if left_nothing is not None:
+                self._left_nothing.append(left_nothing)
         logs.warning("Skipping image %r: %s (%d skipped so far)", name, reason, count)
+        if left_nothing is not None:
+            raise left_nothing
 
-    def _log_from_graph(self, name: Any, reason: Any) -> bool:
+    def _nothing_left(self, count: int, label: int | None) -> Any:
+        from mox_core.errors import DataError
+
+        if self._total is not None and count >= self._total:
+            return DataError(self._where, f"all {self._total} image files were skipped as "
+                             f"unreadable or corrupt", subject="no readable samples are left in",
+                             action="Fix or replace the files")
+        if label in self._classes and self._skipped_of[label] >= self._classes[label][2]:
+            folder, name, files = self._classes[label]
+            so_far = (f" ({count} of the dataset's {self._total} image files were skipped so "
+                      f"far)" if self._total and count > files else "")
+            return DataError(
+                folder, f"all {files} image files of class {name!r} (label {label}) were "
+                f"skipped as unreadable or corrupt, and a model trained without them never "
+                f"predicts that class{so_far}", subject="no readable image is left in class folder",
+                action="Fix or replace those files, or remove the class (its folder and its "
+                       "line in the labels file)")
+        return None
+
+    def _log_from_graph(self, name: Any, reason: Any, label: Any) -> bool:
+        label = int(label.numpy())
         self.note_skipped(name.numpy().decode("utf-8", "replace"),
-                          reason.numpy().decode("utf-8", "replace"))
+                          reason.numpy().decode("utf-8", "replace"),
+                          label if label >= 0 else None)
         return False
 
     def _note_failure(self, name: Any, reason: Any) -> bool:
@@ -298,16 +397,23 @@ class CorruptImagePolicy:
 
     def explain(self, error: Any) -> Any:
         """The ``DataError`` for the file whose check stopped the pipeline with ``error``
-        (TensorFlow's error quoting it), or ``None``: a ``mox_core.errors`` explainer."""
+        (TensorFlow's error quoting it), or the error raised when skipping left nothing usable,
+        or ``None``: a ``mox_core.errors`` explainer."""
         with self._lock:
             failures = list(self._failures)
+            left_nothing = list(self._left_nothing)
+        for found in left_nothing:
+            if found.reason in (error.message or ""):
+                return found
         for name, reason in failures:
             if name in (error.message or ""):
                 return undecodable_image(name, reason)
         return None
 
-    def decode(self, buf: Any, name: Any, channels: int = 3) -> tuple[Any, Any]:
-        """``(image, ok)`` for the encoded image ``buf`` of file ``name``.
+    def decode(self, buf: Any, name: Any, channels: int = 3,
+               label: Any = None) -> tuple[Any, Any]:
+        """``(image, ok)`` for the encoded image ``buf`` of file ``name`` (of class ``label``,
+        an int64 scalar, when the dataset has one: see :meth:`expect`).
 
         Skipping: every file is decoded in the guard, and one that fails is logged, counted and
         comes out as a 1x1 placeholder with ``ok=False`` (the element is then dropped).
@@ -320,36 +426,36 @@ class CorruptImagePolicy:
         tf = _tf()
         if self.skip or self.check_every_file:
             image, decoded = guarded_decode(buf, channels)
-            return image, self.enforce(decoded, name, buf)
+            return image, self.enforce(decoded, name, buf, label)
         ok = self.check(buf, name, channels)
         with tf.control_dependencies([ok]):
             return decode(buf, channels), ok
 
-    def check(self, buf: Any, name: Any, channels: int = 3) -> Any:
+    def check(self, buf: Any, name: Any, channels: int = 3, label: Any = None) -> Any:
         """``ok`` for ``buf`` (the policy acts on failures): when skipping, every file is tried;
         otherwise only files that look wrong."""
         tf = _tf()
         if self.skip or self.check_every_file:
-            return self.enforce(decodes(buf, channels), name, buf)
+            return self.enforce(decodes(buf, channels), name, buf, label)
         fine = tf.logical_and(looks_complete(buf), png_within_size_limit(buf))
         return tf.cond(fine, lambda: tf.constant(True),
                        lambda: self.enforce(decodes(buf, channels), name, buf))
 
-    def enforce(self, ok: Any, name: Any, buf: Any) -> Any:
+    def enforce(self, ok: Any, name: Any, buf: Any, label: Any = None) -> Any:
         """``ok`` once the policy has acted on a failure (raise, or log the skip)."""
         tf = _tf()
-        if self.skip:
-            return tf.cond(
-                ok,
-                lambda: tf.constant(True),
-                lambda: tf.py_function(self._log_from_graph, [name, failure_reason(buf)],
-                                       tf.bool),
-            )
-
         from mox_core import errors
 
         if not tf.compat.v1.executing_eagerly_outside_functions():
             errors.add_explainer(_root_graph(tf.compat.v1.get_default_graph()), self.explain)
+        if self.skip:
+            label = tf.constant(-1, tf.int64) if label is None else tf.cast(label, tf.int64)
+            return tf.cond(
+                ok,
+                lambda: tf.constant(True),
+                lambda: tf.py_function(self._log_from_graph,
+                                       [name, failure_reason(buf), label], tf.bool),
+            )
         before, between, after = errors.DataError.message_around(**_UNDECODABLE)
 
         def fail() -> Any:

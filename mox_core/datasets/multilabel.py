@@ -282,6 +282,7 @@ class MultilabelClassificationRawDataset(RawDatasetBase):
         self.num_skipped_unlabelled = len(unlabelled)
         if not relative:
             raise ValueError(f"no image of {metadata.base_dir!r} has a label file")
+        self._policy.expect(metadata.base_dir, len(relative) + len(metadata.unreadable))
         keep = self._setup_files(metadata, relative, metadata.unreadable, reader_class,
                                  reader_kwargs, num_readers, capacity, cache_dir,
                                  remove_cache_on_finish)

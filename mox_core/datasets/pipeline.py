@@ -160,6 +160,10 @@ class ImageDatasetBase:
         """Keys beyond ``BASE_KEYS`` this dataset's elements carry (custom features)."""
         return ()
 
+    def _watch(self, graph: Any, scope: str) -> None:
+        """Register the ``mox_core.errors`` explainers of this dataset's own checks for
+        ``graph``, whose pipeline was built in name scope ``scope``."""
+
     # -- public ------------------------------------------------------------------------------
 
     @property
@@ -209,6 +213,7 @@ class ImageDatasetBase:
             from mox_core import errors
 
             errors.add_explainer(graph, _UndecodedImageFinder(self, scope))
+            self._watch(graph, scope)
         outputs = self._outputs[graph]
         tensors = [outputs[key] for key in wanted]
         return tensors[0] if single else tensors
@@ -287,11 +292,18 @@ class ImageDatasetBase:
         parallel = dict(num_parallel_calls=self.preprocess_threads, deterministic=not self.shuffle)
         policy, channels = self._policy, self.channels
         label_stage = self._complete
+
+        def class_of(element: dict) -> Any:
+            """The class index of a single-label element, which the policy counts skips by."""
+            label = element["label"]
+            return label if label.shape.rank == 0 and label.dtype.is_integer else None
+
         if self.preprocess_fn is not None:
             # the user decodes; still, a file that will not decode is named (or skipped) here
             def check(element: dict) -> dict:
                 element = label_stage(element)
-                ok = policy.check(element["image_buf"], element["source"], channels)
+                ok = policy.check(element["image_buf"], element["source"], channels,
+                                  class_of(element))
                 return {**element, "ok": ok}
 
             dataset = dataset.map(check, **parallel).filter(lambda element: element["ok"])
@@ -299,7 +311,8 @@ class ImageDatasetBase:
 
         def decode_one(element: dict) -> dict:
             element = label_stage(element)
-            image, ok = policy.decode(element["image_buf"], element["source"], channels)
+            image, ok = policy.decode(element["image_buf"], element["source"], channels,
+                                      class_of(element))
             element = {**element, "image": image, "ok": ok}
             return element if policy.skip else self._transform(element)
 
@@ -423,9 +436,9 @@ class _UndecodedImageFinder:
                                      also_incomplete=not scan.complete)
         error.add_note(
             f"mox: an image did not decode, but trying {scan.scanned} images of the input again "
-            f"named none (the scan stops after {self._max_seconds:.0f} s). Pass "
-            f"skip_corrupt=True to the dataset: each image that does not decode is then skipped "
-            f"and named."
+            f"named none (the scan stops after {self._max_seconds:.0f} s). Skip such images "
+            f"(the dataset's skip_corrupt=True, on the command line --skip-corrupt): each image "
+            f"that does not decode is then skipped and named."
         )
         return None
 

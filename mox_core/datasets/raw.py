@@ -21,13 +21,20 @@ inside ``base_dir`` work as before.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mox_core.datasets import fs, logs
 from mox_core.datasets.cache import cache_files, resolve_cache_dir
-from mox_core.datasets.images import IMAGE_EXTENSIONS, has_image_extension
+from mox_core.datasets.images import (
+    CONVERT_THEM,
+    IMAGE_EXTENSIONS,
+    has_image_extension,
+    unsupported_format,
+    unsupported_summary,
+)
 from mox_core.datasets.labels import parse_labels
 from mox_core.datasets.pipeline import ImageDatasetBase
 from mox_core.datasets.readers import ParallelReader, make_reader
@@ -96,6 +103,8 @@ class ImageClassificationRawMetadata:
         self.unreadable: list[tuple[str, str]] = []
         #: class names whose folder holds no image file
         self.empty_classes: list[str] = []
+        #: relative paths of images in a format TensorFlow does not decode (TIFF, HEIC, ...)
+        self.unsupported: list[str] = []
         ignored = 0
         with ThreadPoolExecutor(max_workers=16) as pool:
             listings = list(pool.map(
@@ -103,6 +112,7 @@ class ImageClassificationRawMetadata:
         for index, (name, folder) in enumerate(zip(names, listings)):
             self.links_outside.extend((f"{name}/{f}", target) for f, target in folder.outside)
             images = [f for f in folder.files if has_image_extension(f)]
+            self.unsupported.extend(f"{name}/{f}" for f in folder.files if unsupported_format(f))
             ignored += len(folder.files) - len(images)
             self.samples.extend((f"{name}/{f}", index) for f in images)
             self.unreadable.extend(
@@ -116,13 +126,23 @@ class ImageClassificationRawMetadata:
             "Labels index to name:\n%s", found, base_dir, len(self.samples),
             logs.labels_block(names),
         )
-        if ignored:
+        if self.unsupported:
+            logs.warning("Left out %s in class folders of %s: an unsupported format. %s",
+                         unsupported_summary(self.unsupported), base_dir, CONVERT_THEM)
+        if ignored > len(self.unsupported):
             logs.info("Left out %d files in class folders of %s that are not images (%s)",
-                      ignored, base_dir, _EXTENSIONS)
+                      ignored - len(self.unsupported), base_dir, _EXTENSIONS)
         warn_links_outside(base_dir, self.links_outside)
         for name in self.empty_classes:
-            logs.warning("Class folder %r (label %d) has no image files",
-                         fs.join(base_dir, name), names.index(name))
+            logs.warning("Class folder %r (label %d) has no image files%s",
+                         fs.join(base_dir, name), names.index(name), self.unsupported_in(name))
+
+    def unsupported_in(self, name: str) -> str:
+        """What class ``name``'s folder holds in unsupported formats, as a clause for messages
+        about it ('' when nothing)."""
+        files = [rel for rel in self.unsupported if rel.split("/", 1)[0] == name]
+        return (f" in a format TensorFlow decodes (it holds {unsupported_summary(files)}: "
+                f"{CONVERT_THEM})" if files else "")
 
     @staticmethod
     def _check_against_folders(names: list[str], folders: list[str], labels_path: str,
@@ -182,8 +202,10 @@ class RawDatasetBase(ImageDatasetBase):
 
     def _setup_files(self, metadata: Any, relative: list[str], unreadable: list[tuple[str, str]],
                      reader_class: Any, reader_kwargs: dict | None, num_readers: int,
-                     capacity: int, cache_dir: str | None, remove_cache_on_finish: bool) -> list[int]:
-        """Apply the unreadable-file policy, set up reading and caching; returns kept indices."""
+                     capacity: int, cache_dir: str | None, remove_cache_on_finish: bool,
+                     label_of: dict[str, int] | None = None) -> list[int]:
+        """Apply the unreadable-file policy, set up reading and caching; returns kept indices.
+        ``label_of``: the class index of each file (listed or unreadable), when files have one."""
         self.metadata = metadata
         self._reader = make_reader(reader_class, num_readers, capacity, reader_kwargs)
         base = metadata.base_dir
@@ -197,14 +219,15 @@ class RawDatasetBase(ImageDatasetBase):
                     problems.setdefault(relative[i], why)
             keep = [i for i in keep if relative[i] not in problems]
             for rel, why in problems.items():
-                self._policy.note_skipped(fs.join(base, rel), f"it cannot be read: {why}")
+                self._policy.note_skipped(fs.join(base, rel), f"it cannot be read: {why}",
+                                          (label_of or {}).get(rel))
         elif problems:
-            rel, why = next(iter(problems.items()))
-            raise ValueError(
-                f"image file {fs.join(base, rel)!r} cannot be read: {why}"
-                + (f" (and {len(problems) - 1} more such files)" if len(problems) > 1 else "")
-                + ". Fix or remove it, or pass skip_corrupt=True to skip such files."
-            )
+            from mox_core.errors import DataError
+
+            (rel, why), *more = problems.items()
+            raise DataError(fs.join(base, rel), why, subject="cannot read image file",
+                            also=[fs.join(base, other) for other, _ in more[:5]],
+                            also_incomplete=len(more) > 5, skip_option="skip_corrupt")
         if not keep:
             raise ValueError(f"no readable samples are left in {base!r}")
         kept = [relative[i] for i in keep]
@@ -319,19 +342,28 @@ class ImageClassificationRawDataset(RawDatasetBase):
             folder = fs.join(metadata.base_dir, name)
             index = metadata.labels_list.index(name)
             if not skip_corrupt:
-                raise ValueError(
-                    f"class folder {folder!r} (label {index}) has no image files "
-                    f"({_EXTENSIONS}): add its images, remove the folder (and its line in the "
-                    f"labels file), or pass skip_corrupt=True to train without that class's "
-                    f"samples"
-                )
+                from mox_core.errors import DataError
+
+                raise DataError(
+                    folder, f"it has no image files ({_EXTENSIONS})"
+                    f"{metadata.unsupported_in(name)}", subject=f"class {index} folder",
+                    action="Add its images, or remove the folder (and its line in the labels "
+                           "file)", skip_option="skip_corrupt",
+                    skips="to train without that class's samples")
             logs.warning("Training without samples of class %d (%r): its folder %r is empty",
                          index, name, folder)
         relative = [rel for rel, _ in metadata.samples]
         labels = [label for _, label in metadata.samples]
+        label_of = dict(metadata.samples)
+        label_of.update((rel, metadata.names_to_labels[rel.split("/", 1)[0]])
+                        for rel, _ in metadata.unreadable)
+        files_of = Counter(label_of.values())
+        self._policy.expect(metadata.base_dir, len(label_of), {
+            label: (fs.join(metadata.base_dir, name), name, files_of[label])
+            for label, name in enumerate(metadata.labels_list) if files_of[label]})
         keep = self._setup_files(metadata, relative, metadata.unreadable, reader_class,
                                  reader_kwargs, num_readers, capacity, cache_dir,
-                                 remove_cache_on_finish)
+                                 remove_cache_on_finish, label_of)
         self._labels = [labels[i] for i in keep]
 
     def _label_columns(self) -> dict:

@@ -10,17 +10,19 @@ Each record is a ``tf.train.Example`` with TF-Slim's image keys (``dataset_utils
 from __future__ import annotations
 
 import os
+import re
 import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from mox_core.aliases import aliased
 from mox_core.datasets import fs, logs
 from mox_core.datasets.cache import cache_files, resolve_cache_dir
 from mox_core.datasets.labels import parse_labels
 from mox_core.datasets.pipeline import BASE_KEYS, ImageDatasetBase
 from mox_core.datasets.raw import check_base_dir, labels_file_path
-from mox_core.file import tfdata
+from mox_core.datasets.tfrecord_checks import RecordChecks
 
 COUNTING_MESSAGE = (
     "Automatically extracting num_samples from tfrecord. If the dataset is large, it may take "
@@ -28,23 +30,25 @@ COUNTING_MESSAGE = (
 )
 
 
-def count_records(path: str) -> int:
+def count_records(path: str, checked_when_read: bool = False) -> int:
     """Records in one TFRecord file, read from the record framing alone (no parsing, no CRC).
 
     A record is ``uint64 length, uint32 crc, data, uint32 crc``; seeking over the data makes
     counting a 100 MB shard a matter of milliseconds. A file that ends inside a record is an
-    error naming it.
+    error naming it, unless the dataset reading it checks its records (``checked_when_read``:
+    it then stops there with such an error, or skips the rest of the file when it skips corrupt
+    data): its complete records are counted, with a warning.
     """
     size = fs.size(path)
     handle = fs.open_binary(path)
-    count, position = 0, 0
+    count, position, start = 0, 0, 0
     try:
         while position < size:
             header = handle.read(12)
             if len(header) < 12:
                 break
             (length,) = struct.unpack("<Q", header[:8])
-            position += 12 + length + 4
+            start, position = position, position + 12 + length + 4
             if position > size:
                 break
             handle.seek(position)
@@ -52,29 +56,68 @@ def count_records(path: str) -> int:
     finally:
         handle.close()
     if position != size:
-        raise ValueError(
-            f"TFRecord file {path!r} is truncated or not a TFRecord file: it ends inside "
-            f"record {count + 1}"
-        )
+        if count and checked_when_read:
+            logs.warning("TFRecord file %s is truncated: it ends inside record %d (at byte %d); "
+                         "counting its %d complete records", path, count + 1, start, count)
+            return count
+        from mox_core.errors import DataError
+
+        raise DataError(path, f"it ends inside record {count + 1} (at byte {start}), so it is "
+                        f"truncated or not a TFRecord file", subject="corrupt TFRecord file",
+                        action="Restore the file or convert the dataset again")
     return count
+
+
+#: a shard's name as TF-Slim's converters and ``mox convert`` write it: ``<name>-00002-of-00004``
+_SHARD = re.compile(r"^(?P<stem>.*?)(?P<index>\d+)-of-(?P<total>\d+)(?P<suffix>[^/]*)$")
 
 
 def match_files(base_dir: str, file_pattern: str) -> list[str]:
     """The files matching ``file_pattern`` in ``base_dir``, sorted; an error naming both when
-    there is none."""
+    there is none, and a :class:`~mox_core.errors.DataError` naming the missing shards when a
+    numbered shard set (``flowers_train_00001-of-00004.tfrecord``) is incomplete: a shard lost
+    to a failed copy or conversion would otherwise train on part of the data without a word.
+    """
     files = [f for f in fs.glob(fs.join(base_dir, file_pattern)) if not fs.isdir(f)]
     if not files:
         raise ValueError(f"no file in {base_dir!r} matches the pattern {file_pattern!r}")
+    check_shard_sets(base_dir, files)
     return files
 
 
+def check_shard_sets(base_dir: str, files: list[str]) -> None:
+    """A ``DataError`` naming ``base_dir`` and each missing shard of the numbered shard sets
+    among ``files`` (grouped by name and total)."""
+    sets: dict[tuple[str, str, str], set[int]] = {}
+    widths: dict[tuple[str, str, str], int] = {}
+    for path in files:
+        match = _SHARD.match(path.rsplit("/", 1)[-1])
+        if match:
+            key = (match["stem"], match["total"], match["suffix"])
+            sets.setdefault(key, set()).add(int(match["index"]))
+            widths[key] = len(match["index"])
+    missing = [f"{stem}{index:0{widths[key]}d}-of-{total}{suffix}"
+               for key, found in sorted(sets.items())
+               for stem, total, suffix in [key]
+               for index in range(int(total)) if index not in found]
+    if missing:
+        from mox_core.errors import DataError
+
+        raise DataError(
+            base_dir, f"{len(missing)} shard(s) of the set are missing: {logs.first_few(missing)}",
+            subject="incomplete TFRecord shard set in",
+            action="Restore the missing shards or convert the dataset again")
+
+
 def count_samples(files: list[str], base_dir: str, file_pattern: str,
-                  num_samples: int | None) -> int:
-    """``num_samples``, or the records of ``files`` counted (MoXing's log lines either way)."""
+                  num_samples: int | None, checked_when_read: bool = False) -> int:
+    """``num_samples``, or the records of ``files`` counted (MoXing's log lines either way);
+    ``checked_when_read`` as for :func:`count_records`."""
     if num_samples is None:
         logs.info(COUNTING_MESSAGE)
         with ThreadPoolExecutor(max_workers=8) as pool:
-            num_samples = sum(pool.map(count_records, files))
+            num_samples = sum(pool.map(
+                lambda path: count_records(path, checked_when_read), files))
     logs.info("Total %d files found in %s matching %s ; Total number of samples is %d",
               len(files), base_dir, file_pattern, int(num_samples))
     return int(num_samples)
@@ -88,15 +131,19 @@ class ImageClassificationTFRecordMetadata:
     framing); ``labels_to_names`` comes from ``label_map_file`` in ``base_dir`` (``0:daisy``
     lines as TF-Slim writes them, or one name per line); ``num_classes`` defaults to the number
     of names there. ``redirect_dir``: files matched under ``base_dir`` are read from the same
-    relative paths under ``redirect_dir``.
+    relative paths under ``redirect_dir``. ``file_patterns`` is an alias of ``file_pattern``
+    (MoXing's examples spell it so).
 
     ``channels`` (3) and ``image_shape`` (``None``: any) describe the decoded images; the named
     datasets set them (MNIST: 1 channel, ``[28, 28, 1]``).
     """
 
-    def __init__(self, base_dir: str, file_pattern: str, num_samples: int | None = None,
-                 redirect_dir: str | None = None, num_classes: int = 0,
-                 label_map_file: str = "labels.txt") -> None:
+    def __init__(self, base_dir: str, file_pattern: str | None = None,
+                 num_samples: int | None = None, redirect_dir: str | None = None,
+                 num_classes: int = 0, label_map_file: str = "labels.txt", *,
+                 file_patterns: str | None = None) -> None:
+        file_pattern = aliased("ImageClassificationTFRecordMetadata", "file_pattern",
+                               file_pattern, "file_patterns", file_patterns)
         check_base_dir(base_dir)
         if not file_pattern:
             raise ValueError("file_pattern must name the TFRecord files, e.g. '*train*.tfrecord'")
@@ -111,7 +158,11 @@ class ImageClassificationTFRecordMetadata:
                  if labels_path else [])
         self.labels_to_names: dict[int, str] = dict(enumerate(names))
         self.num_classes = int(num_classes) if num_classes else len(names)
-        self.num_samples = count_samples(self.files, base_dir, file_pattern, num_samples)
+        # the image datasets check every record as they read it (RecordChecks)
+        self.num_samples = count_samples(self.files, base_dir, file_pattern, num_samples,
+                                         checked_when_read=True)
+        #: whether ``num_samples`` was counted from the files (not given, maybe wrong)
+        self.num_samples_counted = num_samples is None
 
     @property
     def total_num_samples(self) -> int:
@@ -149,11 +200,12 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
     :class:`~mox_core.datasets.raw.ImageClassificationRawDataset`: ``preprocess_fn`` gets
     ``(image_name, image_buf, label, label_desc)``, batched; ``cache_dir`` copies the TFRecord
     files to a local folder first; ``skip_corrupt`` skips records whose image does not decode.
+    ``meta`` is an alias of ``metadata`` (MoXing's example spells it so).
     """
 
     def __init__(
         self,
-        metadata: ImageClassificationTFRecordMetadata,
+        metadata: ImageClassificationTFRecordMetadata | None = None,
         batch_size: int | None = None,
         shuffle: bool = True,
         shuffle_buffer_size: int = 6400,
@@ -170,7 +222,11 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
         augmentation_fn: Callable | None = None,
         label_one_hot: bool = False,
         skip_corrupt: bool = False,
+        *,
+        meta: ImageClassificationTFRecordMetadata | None = None,
     ) -> None:
+        metadata = aliased("ImageClassificationTFRecordDataset", "metadata", metadata, "meta",
+                           meta, required=True)
         if not isinstance(metadata, ImageClassificationTFRecordMetadata):
             raise TypeError(
                 "metadata must be an ImageClassificationTFRecordMetadata, got "
@@ -195,11 +251,17 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
         self._custom = self._custom_features(custom_feature_keys, custom_feature_values)
         root = metadata.redirect_dir or metadata.base_dir
         relative = metadata.relative_files
+        #: the shards named in messages (not their cached copies)
+        self._shard_names = [fs.join(root, rel) for rel in relative]
         cache_root = resolve_cache_dir(cache_dir)
         if cache_root is not None:
             self._cache = cache_files(root, relative, cache_root, remove_cache_on_finish)
             root = self._cache.root
         self._read_files = [fs.join(root, rel) for rel in relative]
+        self._checks = RecordChecks(self.skip_corrupt, self._shard_names, self._features,
+                                    metadata.num_classes)
+        if metadata.num_samples_counted:
+            self._policy.expect(metadata.base_dir, metadata.num_samples)
 
     @staticmethod
     def _custom_features(keys: Sequence[str] | None, values: Sequence[Any] | None) -> dict:
@@ -250,26 +312,39 @@ class ImageClassificationTFRecordDataset(ImageDatasetBase):
         else:
             desc = parsed["image/class/text"]
         name = parsed["image/filename"]
-        source = tf.where(tf.strings.length(name) > 0, name,
-                          tf.strings.join(["a record of ", element["file"]]))
+        source = tf.where(tf.strings.length(name) > 0, name, tf.strings.join(
+            ["the record at byte ", tf.strings.as_string(element["offset"]), " of ",
+             element["file"]]))
+        label_ok = self._checks.label_ok(label, element)
+        if not self.skip_corrupt:  # a label out of range has stopped the pipeline
+            with tf.control_dependencies([label_ok]):
+                label = tf.identity(label)
         out = {"image_buf": parsed["image/encoded"], "label": label, "label_desc": desc,
-               "image_name": name, "source": source}
+               "image_name": name, "source": source, "label_ok": label_ok}
         out.update({key: parsed[key] for key in self._custom})
         return out
+
+    def _watch(self, graph: Any, scope: str) -> None:
+        self._checks.watch(graph, scope)
 
     def _elements(self, shuffle: bool) -> Any:
         import tensorflow as tf
 
-        files = tf.data.Dataset.from_tensor_slices(tf.constant(self._read_files))
+        files = tf.data.Dataset.from_tensor_slices(
+            (self._read_files, self._shard_names, tf.constant(self._checks.sizes, tf.int64)))
         if shuffle:
             files = files.shuffle(len(self._read_files), reshuffle_each_iteration=True)
         cycle = min(self.num_parallel, len(self._read_files))
         remote = fs.served_by_mox_file(self._read_files[0])  # one folder: one scheme
         records = files.interleave(
-            lambda f: tfdata.tfrecord_records(f, remote).map(lambda r: {"record": r, "file": f}),
+            lambda path, name, size: self._checks.records(path, name, size, remote),
             cycle_length=cycle, block_length=1, num_parallel_calls=cycle,
             deterministic=not shuffle,
         )
         records = self._shuffle_buffer(records, shuffle)
-        return records.map(self._parse, num_parallel_calls=self.num_parallel,
-                           deterministic=not shuffle)
+        if self.skip_corrupt:  # a record that does not parse is named and left out
+            records = records.filter(self._checks.parses)
+        parsed = records.map(self._parse, num_parallel_calls=self.num_parallel,
+                             deterministic=not shuffle)
+        return parsed.filter(lambda element: element["label_ok"]) if self.skip_corrupt \
+            else parsed

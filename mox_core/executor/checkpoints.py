@@ -6,24 +6,76 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+#: what a checkpoint is, for the errors about paths that are not one
+CHECKPOINT_LOOKS_LIKE = ("a checkpoint is a prefix such as log_dir/model.ckpt-100 whose "
+                         ".index and .data-00000-of-00001 files tf.train.Saver wrote, or a "
+                         "folder holding such files and the 'checkpoint' file naming them")
+
 
 def resolve_checkpoint(path: str, what: str = "checkpoint_path") -> str:
     """The checkpoint prefix that ``path`` names: a prefix (``model.ckpt-100``) or a folder
-    (its newest checkpoint). ``ValueError`` naming ``path`` when there is none."""
+    (its newest checkpoint). ``ValueError`` naming ``path`` when there is none, or when what it
+    names cannot be read as a checkpoint (a damaged ``.index``, another kind of file): found
+    here, before a graph is built, rather than as TensorFlow's "file is too short to be an
+    sstable" when the session restores it."""
     if not path:
         raise ValueError(f"{what} is required here and was not given")
     if tf.io.gfile.isdir(path):
-        latest = tf.train.latest_checkpoint(path)
-        if latest is None:
+        prefix = tf.train.latest_checkpoint(path)
+        if prefix is None:
             raise ValueError(f"{what} {path!r} is a folder with no checkpoint in it (no "
                              f"'checkpoint' state file naming a complete checkpoint)")
-        return latest
-    if tf.io.gfile.exists(path + ".index"):
-        return path
-    raise ValueError(
-        f"{what} {path!r} is neither a folder holding checkpoints nor a checkpoint prefix "
-        f"(like log_dir/model.ckpt-100, for which {path}.index would exist)"
-    )
+    elif tf.io.gfile.exists(path + ".index"):
+        prefix = path
+    else:
+        part = re.search(r"\.(index|meta|data-\d+-of-\d+)$", path)
+        hint = f": give the prefix {path[:part.start()]!r} instead" if part else ""
+        raise ValueError(
+            f"{what} {path!r} is neither a folder holding checkpoints nor a checkpoint prefix "
+            f"(like log_dir/model.ckpt-100, for which {path}.index would exist){hint}"
+        )
+    said = unreadable_reason(prefix)
+    if said:
+        named = "" if prefix == path else f" (its newest checkpoint {prefix})"
+        raise ValueError(f"{what} {path!r}{named} cannot be read as a checkpoint: {said}; "
+                         f"{CHECKPOINT_LOOKS_LIKE}")
+    return prefix
+
+
+def unreadable_reason(prefix: str) -> str | None:
+    """Why checkpoint ``prefix`` cannot be read whole (TensorFlow's words), or ``None``.
+
+    Every tensor is read, one at a time: a damaged ``.data`` file passes the index check and
+    fails only when the session restores it, with an error naming no file."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except tf.errors.OpError as exc:
+        return (exc.message or type(exc).__name__).splitlines()[0].split(": perhaps")[0]
+    except (IndexError, ValueError, OSError) as exc:  # what the reader raises for cut data
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def resume_point(log_dir: str) -> str | None:
+    """The newest checkpoint of ``log_dir`` that training resumes from, ``None`` when there is
+    none; a ``ValueError`` naming it, and the checkpoint before it, when it cannot be read."""
+    state = tf.train.get_checkpoint_state(log_dir)
+    prefix = tf.train.latest_checkpoint(log_dir)
+    if prefix is None:
+        return None
+    said = unreadable_reason(prefix)
+    if said is None:
+        return prefix
+    earlier = [p for p in (state.all_model_checkpoint_paths if state else [])
+               if p != state.model_checkpoint_path and tf.io.gfile.exists(p + ".index")]
+    fallback = (f"delete its files ({prefix}.*) and its lines in {log_dir}/checkpoint to "
+                f"resume from the one before it, {earlier[-1]}" if earlier else
+                "delete its files and the 'checkpoint' file to train from the start")
+    raise ValueError(f"log_dir {log_dir!r} holds a damaged checkpoint: its newest, {prefix}, "
+                     f"cannot be read ({said}). Training resumes from the newest checkpoint: "
+                     f"{fallback}, or train into another log_dir")
 
 
 def split_patterns(text: str | None) -> list[str]:
