@@ -191,6 +191,14 @@ def test_a_network_must_learn_the_toy_task(fake_plugin, tmp_path):
         testing.check_learns("fake_dense", image_size=8, steps=6, learning_rate=0.0)
 
 
+def test_a_network_whose_loss_turns_nan_fails_the_check_naming_it(fake_plugin, tmp_path):
+    with pytest.raises(AssertionError, match=r"network 'fake_dense' \(distribution 'fake-kit'\): "
+                       r"training through mox.run stopped: training stopped at global step \d+: "
+                       r"the loss is (nan|inf)"):
+        testing.check_learns("fake_dense", image_size=8, steps=12, optimizer="sgd",
+                             learning_rate=1e30, tmp_dir=tmp_path)
+
+
 def test_preprocessing_is_checked_in_train_and_eval(fake_plugin):
     outputs = testing.check_preprocessing("fake_pipeline", output_size=(6, 4))
     assert sorted(outputs) == ["EVAL", "TRAIN"]

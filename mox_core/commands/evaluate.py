@@ -31,7 +31,8 @@ def _summary_folder(folder: str) -> str | None:
 def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size: int = 32,
              image_size: int | None = None, skip_corrupt: bool = False,
              follow_symlinks: bool = False) -> dict[str, float]:
-    """Accuracy and loss of the checkpoint on ``data_path`` (every sample once).
+    """Accuracy and loss of the checkpoint on ``data_path`` (every sample once, in batches of
+    at most the data: :func:`job_setup.open_fitted`).
 
     They are also written for TensorBoard to ``eval/`` in the checkpoint's folder (mox train's
     ``--log-dir``), at the checkpoint's step, so they appear in the training charts.
@@ -42,11 +43,15 @@ def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size
     size = job_setup.image_size(net, image_size, info)
     source = data.locate(data_path, "eval", follow_symlinks)
     data.check_same_labels(source, info.labels, info.labels_path)
-    global_batch = batch_size * job_setup.towers()
-    dataset = data.open_dataset(
-        source, batch_size=global_batch, image_size=size, training=False, num_epochs=1,
-        augmentation_fn=augmentation(net, ModeKeys.EVAL, size), labels_path=info.labels_path,
-        skip_corrupt=skip_corrupt)
+
+    def open_dataset(per_device: int) -> Any:
+        return data.open_dataset(
+            source, batch_size=per_device * job_setup.towers(), image_size=size, training=False,
+            num_epochs=1, augmentation_fn=augmentation(net, ModeKeys.EVAL, size),
+            labels_path=info.labels_path, skip_corrupt=skip_corrupt)
+
+    dataset, per_device = job_setup.open_fitted(open_dataset, batch_size, every_sample_once=True)
+    global_batch = per_device * job_setup.towers()
     return mox.run(input_fn=job_setup.input_fn(dataset, ["image", "label"]),
                    model_fn=make_model_fn(net, len(info.labels), size),
                    run_mode=ModeKeys.EVAL, batch_size=global_batch, auto_batch=False,

@@ -14,6 +14,7 @@ import mox_core as mox
 from mox_core.commands import artifacts, job_setup
 from mox_core.commands.model_fn import make_model_fn
 from mox_core.constants import ModeKeys
+from mox_core.file.atomic import publish, scratch_folder
 
 
 def export(checkpoint: str, log_dir: str, net: str | None = None,
@@ -30,11 +31,17 @@ def export(checkpoint: str, log_dir: str, net: str | None = None,
 
         return tf.zeros([1, size, size, 3], tf.uint8)
 
-    export_dir = mox.run(input_fn=input_fn, model_fn=make_model_fn(net, len(info.labels), size),
-                         run_mode=ModeKeys.EXPORT, auto_batch=False, log_dir=log_dir,
-                         checkpoint_path=prefix)
-    artifacts.ModelInfo(net, size, info.labels, export_dir).write()
-    return export_dir
+    from mox_core.executor.export import export_dir_for  # imports TensorFlow: not at start-up
+
+    # The version is complete -- SavedModel and model info -- before it appears under its
+    # number: written in a scratch folder beside the versions, then renamed into place.
+    with scratch_folder(artifacts.absolute(log_dir.rstrip("/")) + "/export") as scratch:
+        written = mox.run(input_fn=input_fn,
+                          model_fn=make_model_fn(net, len(info.labels), size),
+                          run_mode=ModeKeys.EXPORT, auto_batch=False, log_dir=scratch,
+                          checkpoint_path=prefix)
+        artifacts.ModelInfo(net, size, info.labels, written).write()
+        return publish(written, export_dir_for(log_dir, -1))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ their common command-line arguments, and how they print metrics.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,48 @@ def image_size(net: str, asked: int | None, info: artifacts.ModelInfo | None = N
 def towers() -> int:
     """Model towers per worker (``--num_gpus``): a job's global batch is this many batches."""
     return max(1, int(get_flag("num_gpus")))
+
+
+def check_number(option: str, value: float, *, zero: bool = False) -> float:
+    """``value`` of ``option`` when it is a finite number above 0 (or equal to 0 with ``zero``);
+    else a ``ValueError`` naming the option: argparse takes ``nan`` and ``inf`` for a float, and
+    a NaN rate or decay trains every weight to NaN without a word."""
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        wanted = "a finite number >= 0" if zero else "a finite number > 0"
+        raise ValueError(f"{option} must be {wanted}, got {value}")
+    return value
+
+
+def open_fitted(open_dataset: Callable[[int], Any], batch_size: int, *,
+                every_sample_once: bool, devices: int | None = None) -> tuple[Any, int]:
+    """``open_dataset(per_device_batch)`` with ``--batch-size``, and the per-device batch used:
+    ``--batch-size`` unless the global batch (over ``devices``, default the :func:`towers`)
+    would hold more samples than the data has; then the dataset is opened again with a smaller
+    batch, with a warning.
+
+    In training such a batch only repeats samples -- the data repeats to fill it -- at the cost
+    of memory (a typo such as 100000 for 100 got the process killed with no message); reading
+    every sample once, it is one short batch anyway. It is cut rather than refused: the intent,
+    one step over all the data, is clear, and a small dataset still runs with the default
+    batch. Training cuts it to at most the data (split between the devices);
+    ``every_sample_once`` (eval, predict) to the fewest per device that still hold every sample
+    in one step.
+    """
+    from mox_core.commands.data import num_samples
+
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
+    dataset = open_dataset(batch_size)
+    samples, devices = num_samples(dataset), devices or towers()
+    if samples < 1 or batch_size * devices <= samples:
+        return dataset, batch_size
+    fitted = math.ceil(samples / devices) if every_sample_once else max(1, samples // devices)
+    import tensorflow.compat.v1 as tf  # the datasets have loaded it
+
+    tf.logging.warning("--batch-size %d is more than the %d samples in --data: using %d%s",
+                       batch_size, samples, fitted,
+                       f" per device ({devices} devices)" if devices > 1 else "")
+    return open_dataset(fitted), fitted
 
 
 def show_info_logs() -> None:

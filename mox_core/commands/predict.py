@@ -5,9 +5,11 @@ alone, in a plain session)."""
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import mox_core as mox
+from mox_core import file as mox_file
 from mox_core.commands import artifacts, data, job_setup
 from mox_core.commands.model_fn import augmentation, make_model_fn
 from mox_core.commands.prediction_writer import PredictionWriter
@@ -24,6 +26,7 @@ def predict(data_path: str, checkpoint: str, output: str, net: str | None = None
         raise ValueError("--output is required: the CSV file to write")
     if top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {top_k}")
+    check_output(output)
     job_setup.show_info_logs()
     saved_model = bool(checkpoint) and artifacts.is_saved_model(checkpoint)
     if saved_model:
@@ -34,12 +37,19 @@ def predict(data_path: str, checkpoint: str, output: str, net: str | None = None
     net = job_setup.network(net, info)
     size = info.image_size if saved_model else job_setup.image_size(net, image_size, info)
     source = data.locate(data_path, "predict", follow_symlinks)
-    global_batch = batch_size * (1 if saved_model else job_setup.towers())
+    devices = 1 if saved_model else job_setup.towers()
     # a SavedModel preprocesses in its graph; a checkpoint's network needs its pipeline here
     preprocess = None if saved_model else augmentation(net, ModeKeys.EVAL, size)
-    dataset = data.open_dataset(source, batch_size=global_batch, image_size=size,
-                                training=False, num_epochs=1, augmentation_fn=preprocess,
-                                skip_corrupt=skip_corrupt)
+
+    def open_dataset(per_device: int) -> Any:
+        return data.open_dataset(source, batch_size=per_device * devices, image_size=size,
+                                 training=False, num_epochs=1, augmentation_fn=preprocess,
+                                 skip_corrupt=skip_corrupt)
+
+    # every image once: a batch beyond the data is cut to it (as mox eval does)
+    dataset, per_device = job_setup.open_fitted(open_dataset, batch_size,
+                                                every_sample_once=True, devices=devices)
+    global_batch = per_device * devices
     writer = PredictionWriter(output, info.labels, min(top_k, len(info.labels)),
                               source.base_dir)
     with writer:
@@ -52,6 +62,26 @@ def predict(data_path: str, checkpoint: str, output: str, net: str | None = None
                     run_mode=ModeKeys.PREDICT, batch_size=global_batch, auto_batch=False,
                     checkpoint_path=prefix)
     return writer.rows
+
+
+def check_output(output: str) -> None:
+    """An error, before any work, when ``output`` cannot be the CSV file: a folder, or a path
+    through a file. Its folder is made when missing (as ``mox train`` makes ``--log-dir``)."""
+    if mox_file.is_directory(output):
+        raise ValueError(f"--output {output!r} is a folder: give the path of the CSV file to "
+                         f"write, e.g. {output.rstrip('/') + '/predictions.csv'!r}")
+    folder = output.rsplit("/", 1)[0] if "://" in output else os.path.dirname(output) or "."
+    if mox_file.exists(folder) and not mox_file.is_directory(folder):
+        raise ValueError(f"--output {output!r} cannot be written: {folder!r} is a file, not a "
+                         f"folder; give the CSV a path in a folder")
+    try:
+        mox_file.make_dirs(folder)
+    except OSError as exc:
+        raise ValueError(f"--output {output!r} cannot be written: its folder {folder!r} cannot "
+                         f"be made ({exc.strerror or exc})") from None
+    if not mox_file.is_remote(output) and not os.access(folder, os.W_OK):
+        raise ValueError(f"--output {output!r} cannot be written: its folder {folder!r} is not "
+                         f"writable (the CSV is written beside its path, then renamed)")
 
 
 def _predict_saved_model(path: str, dataset: Any, writer: PredictionWriter) -> None:
@@ -97,7 +127,9 @@ def register(sub: Any) -> None:
     p.add_argument("--checkpoint", required=True, metavar="PATH",
                    help="mox train's --log-dir, a checkpoint prefix, or an exported SavedModel "
                         "folder (mox export's output)")
-    p.add_argument("--output", required=True, metavar="FILE.csv", help="the CSV to write")
+    p.add_argument("--output", required=True, metavar="FILE.csv",
+                   help="the CSV to write (its folder is made when missing); an existing file "
+                        "is replaced only when every image is predicted")
     p.add_argument("--top-k", type=int, default=5, metavar="K",
                    help="labels per image (default 5, at most the number of classes)")
     p.add_argument("--batch-size", type=int, default=32, metavar="B")

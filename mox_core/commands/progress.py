@@ -33,5 +33,11 @@ class TrainingProgress(AggregativeSessionRunHook):
         self.bar.update(self.global_batch)
 
     def end(self, session) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the bar's line (once): at the run's end, or when it ends with an error, which
+        calls no hook's ``end``."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None

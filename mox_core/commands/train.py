@@ -5,6 +5,10 @@ command trains exactly as a user's script would: the network's preprocessing pip
 optimizer registry, the learning-rate strategy string, the run flags, MoXing's log lines,
 checkpoints and summaries in ``--log-dir``, and the model info (``labels.txt``,
 ``mox-model.json``) that ``eval``, ``predict`` and ``export`` read.
+
+It checks what ``mox.run`` cannot word for a command line first: numbers that are not finite,
+and a batch larger than the data (cut to it, :func:`job_setup.open_fitted`). A loss that turns
+NaN stops the run through ``mox.run``'s own guard (``executor/guards.py``), an error here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ DEFAULT_EPOCHS = 10
 SUMMARY_POINTS = 200
 #: learning rates for --optimizer when neither --learning-rate nor --lr-strategy is given
 _DEFAULT_LR = {"adam": 0.001, "rmsprop": 0.001, "adadelta": 1.0}
+#: seconds between checkpoints when neither --save-model-secs nor --save-model-steps is given:
+#: a crash loses about a minute of training. (mox.run keeps MoXing's 600 s: its callers chose
+#: that API; a CLI user never chose a cadence.)
+DEFAULT_SAVE_MODEL_SECS = 60
 
 
 def summary_every(max_steps: int) -> int:
@@ -49,8 +57,6 @@ def _optimizer_fn(name: str, learning_rate: float | None, lr_strategy: str | Non
     extra = {"momentum": 0.9} if name == "momentum" else {}
     if lr_strategy is None:
         rate = learning_rate if learning_rate is not None else _DEFAULT_LR.get(name, 0.01)
-        if rate <= 0:
-            raise ValueError(f"--learning-rate must be positive, got {rate}")
         return get_optimizer_fn(name, rate, **extra)
     parse_lr_strategy(lr_strategy)  # a malformed string fails here, naming the bad segment
     get_optimizer_fn(name, 0.01, **extra)  # so does an unknown optimizer
@@ -79,19 +85,32 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
           image_size: int | None = None, checkpoint: str | None = None,
           weight_decay: float = 0.0001, log_every: int = 10, progress: bool = True,
           skip_corrupt: bool = False, summary_steps: int | None = None,
-          follow_symlinks: bool = False) -> dict[str, float]:
+          follow_symlinks: bool = False, save_model_secs: int | None = None,
+          save_model_steps: int | None = None) -> dict[str, float]:
     """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics.
 
     TensorBoard points come every ``summary_steps`` steps, by default :func:`summary_every` of
-    the run's length, and at the final step.
+    the run's length, and at the final step. Checkpoints come every ``save_model_secs`` seconds
+    or ``save_model_steps`` steps (seconds win when both are given, as in ``mox.run``), by
+    default every :data:`DEFAULT_SAVE_MODEL_SECS` seconds, and at the final step.
     """
     if not log_dir:
         raise ValueError("--log-dir is required: the folder for checkpoints and summaries")
-    if batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
-    if summary_steps is not None and summary_steps < 1:
-        raise ValueError(f"--summary-every must be at least 1, got {summary_steps}")
+    for option, value in (("--summary-every", summary_steps),
+                          ("--save-model-secs", save_model_secs),
+                          ("--save-model-steps", save_model_steps)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be at least 1, got {value}")
+    if save_model_secs is None and save_model_steps is None:
+        save_model_secs = DEFAULT_SAVE_MODEL_SECS
+    job_setup.check_number("--weight-decay", weight_decay, zero=True)
+    if learning_rate is not None:
+        job_setup.check_number("--learning-rate", learning_rate)
     job_setup.show_info_logs()
+    if checkpoint:
+        from mox_core.executor.checkpoints import resolve_checkpoint  # loads TensorFlow
+
+        checkpoint = resolve_checkpoint(checkpoint, "--checkpoint")
     net = job_setup.network(net)
     kept = artifacts.read(artifacts.absolute(log_dir), "--log-dir")
     if kept is not None and kept.net and kept.net != net:
@@ -99,15 +118,20 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
                          f"--net {kept.net} or train {net!r} into a new --log-dir")
     size = job_setup.image_size(net, image_size, kept)
     source = data.locate(data_path, "train", follow_symlinks)
-    global_batch = batch_size * job_setup.towers()
     if kept is not None:
         data.check_same_labels(source, kept.labels, kept.labels_path)
-    dataset = data.open_dataset(
-        source, batch_size=global_batch, image_size=size, training=True,
-        augmentation_fn=augmentation(net, ModeKeys.TRAIN, size),
-        labels_path=kept.labels_path if kept else None, skip_corrupt=skip_corrupt)
-    labels = kept.labels if kept else _labels_of(dataset, source)
+
+    def open_dataset(per_device: int) -> Any:
+        return data.open_dataset(
+            source, batch_size=per_device * job_setup.towers(), image_size=size, training=True,
+            augmentation_fn=augmentation(net, ModeKeys.TRAIN, size),
+            labels_path=kept.labels_path if kept else None, skip_corrupt=skip_corrupt)
+
+    dataset, per_device = job_setup.open_fitted(open_dataset, batch_size,
+                                                every_sample_once=False)
     samples = data.num_samples(dataset)
+    global_batch = per_device * job_setup.towers()
+    labels = kept.labels if kept else _labels_of(dataset, source)
     if max_steps is None:
         if epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {epochs}")
@@ -122,13 +146,17 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
     from mox_core.commands.progress import TrainingProgress  # a session hook: TensorFlow
 
     hook = TrainingProgress(max_steps, global_batch, progress)
-    return mox.run(
-        input_fn=job_setup.input_fn(dataset, ["image", "label"]),
-        model_fn=make_model_fn(net, len(labels), size, weight_decay, hooks=[hook]),
-        optimizer_fn=optimizer_fn, run_mode=ModeKeys.TRAIN, batch_size=global_batch,
-        auto_batch=False, log_dir=log_dir, max_number_of_steps=max_steps,
-        checkpoint_path=checkpoint, log_every_n_steps=log_every,
-        save_summary_steps=summary_steps)
+    try:
+        return mox.run(
+            input_fn=job_setup.input_fn(dataset, ["image", "label"]),
+            model_fn=make_model_fn(net, len(labels), size, weight_decay, hooks=[hook]),
+            optimizer_fn=optimizer_fn, run_mode=ModeKeys.TRAIN, batch_size=global_batch,
+            auto_batch=False, log_dir=log_dir, max_number_of_steps=max_steps,
+            checkpoint_path=checkpoint, log_every_n_steps=log_every,
+            save_summary_steps=summary_steps, save_model_secs=save_model_secs,
+            save_model_steps=save_model_steps)
+    finally:
+        hook.close()  # a run ending with an error calls no hook's end: the bar ends here
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -138,7 +166,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     image_size=args.image_size, checkpoint=args.checkpoint,
                     weight_decay=args.weight_decay, log_every=args.log_every,
                     progress=not args.quiet, skip_corrupt=args.skip_corrupt,
-                    summary_steps=args.summary_every, follow_symlinks=args.follow_symlinks)
+                    summary_steps=args.summary_every, follow_symlinks=args.follow_symlinks,
+                    save_model_secs=args.save_model_secs, save_model_steps=args.save_model_steps)
     job_setup.print_metrics(metrics)
     print(f"checkpoints and TensorBoard summaries: {args.log_dir}")
     return 0
@@ -174,4 +203,13 @@ def register(sub: Any) -> None:
                    help=f"write TensorBoard points every N steps (default: at most "
                         f"{SUMMARY_POINTS} a run, whatever its length); the final step is "
                         f"always written")
+    # MoXing's spellings too (mox.run's argument names): they are what its users type.
+    cadence = p.add_mutually_exclusive_group()
+    cadence.add_argument("--save-model-secs", "--save_model_secs", type=int, default=None,
+                         metavar="S",
+                         help=f"write a checkpoint every S seconds (default "
+                              f"{DEFAULT_SAVE_MODEL_SECS}: a crash loses about a minute of "
+                              f"training); the final step is always written")
+    cadence.add_argument("--save-model-steps", "--save_model_steps", type=int, default=None,
+                         metavar="N", help="write a checkpoint every N steps instead")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

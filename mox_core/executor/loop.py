@@ -22,6 +22,7 @@ from mox_core import errors, plugins
 from mox_core.constants import ModeKeys
 from mox_core.executor import distributed
 from mox_core.executor.config import RunConfig
+from mox_core.executor.guards import FiniteVariables
 from mox_core.executor.logging_hooks import SummarySaverHook, summary_op
 from mox_core.executor.session_loop import HookedSession
 
@@ -82,13 +83,14 @@ def _session_creator(config: RunConfig, scaffold: tf.train.Scaffold, connection:
 def chief_hooks(config: RunConfig, scaffold: tf.train.Scaffold,
                 log_tensors: dict[str, tf.Tensor]) -> list[tf.train.SessionRunHook]:
     """The work only the chief of a training run does, into ``log_dir``: checkpoints (every
-    ``save_model_secs`` or ``save_model_steps``, and at the end) and the ``log_info``
+    ``save_model_secs`` or ``save_model_steps``, and at the end; never of variables that are
+    not finite: :class:`~mox_core.executor.guards.FiniteVariables`) and the ``log_info``
     summaries. None for other workers or without ``log_dir``."""
     if not config.is_chief or not config.log_dir:
         return []
     hooks = [tf.train.CheckpointSaverHook(
         config.log_dir, save_secs=config.save_model_secs, save_steps=config.save_model_steps,
-        scaffold=scaffold)]
+        scaffold=scaffold, listeners=[FiniteVariables()])]
     summary = summary_op(log_tensors)
     if config.save_summary_steps and summary is not None:
         hooks.append(SummarySaverHook(save_steps=config.save_summary_steps,

@@ -20,6 +20,7 @@ from mox_core.executor import checkpoints, distributed
 from mox_core.executor.config import RunConfig
 from mox_core.executor.export import export_from
 from mox_core.executor.graph import Model, build_model, log_tensors
+from mox_core.executor.guards import LossGuard
 from mox_core.executor.inputs import call_with_mode
 from mox_core.executor.logging_hooks import StepLogger, write_eval_summary
 from mox_core.executor.loop import chief_hooks, connect, run_loop
@@ -44,12 +45,13 @@ class TrainSteps:
 def train(config: RunConfig):
     """Train in this process, alone or as one task of ``config.cluster`` (worker 0 is the
     chief: it initializes or restores, and writes checkpoints, summaries and the export).
-    Returns the metrics of the last logged step."""
+    Returns the metrics of the last logged step; a NaN or infinite loss raises
+    :class:`~mox_core.executor.guards.TrainingStopped` (:mod:`guards`)."""
     cluster = config.cluster
     if cluster is not None and cluster.job_name == "ps":
         distributed.serve_forever(cluster)  # a parameter server serves until killed
     log_dir = config.log_dir
-    resumed = tf.train.latest_checkpoint(log_dir) if log_dir and config.is_chief else None
+    resumed = checkpoints.resume_point(log_dir) if log_dir and config.is_chief else None
     if _nothing_to_train(config, resumed):
         return {}
     connection = connect(config)
@@ -62,7 +64,9 @@ def train(config: RunConfig):
         model = build_model(config, ModeKeys.TRAIN, sharing)
         sync = distributed.SyncReplicas(cluster, global_step) if config.sync_replicas else None
         step_value = train_op(config, model.specs, global_step, sync)
-        hooks: list[tf.train.SessionRunHook] = list(model.hooks(inter=False))
+        # The guard first: a step it stops reaches no other hook, the checkpoint saver included.
+        hooks: list[tf.train.SessionRunHook] = [LossGuard(step_value, model.specs),
+                                                *model.hooks(inter=False)]
         if sync is not None:
             hooks.append(sync.hook())
         inter_hooks, local_init_op = _inter_mode(config, model, sharing)

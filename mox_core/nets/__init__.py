@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -109,6 +110,7 @@ def get_model_fn(
     if (
         isinstance(weight_decay, bool)
         or not isinstance(weight_decay, numbers.Real)
+        or not math.isfinite(weight_decay)
         or (weight_decay < 0)
     ):
         raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")

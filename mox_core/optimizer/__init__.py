@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -53,8 +55,8 @@ def get_optimizer_fn(
     calls ``optimizer_fn(**kwargs)`` in places.
 
     Raises ``ValueError`` for an unknown name (listing close matches and the installed
-    optimizers) and for arguments the optimizer does not take or lacks (naming them), here
-    rather than later inside ``mox.run``.
+    optimizers), for a learning rate that is NaN, infinite or negative, and for arguments the
+    optimizer does not take or lacks (naming them), here rather than later inside ``mox.run``.
     """
     spec = registry("optimizers").get(name)
     if spec.wrapper:
@@ -65,6 +67,12 @@ def get_optimizer_fn(
         )
     if learning_rate is None:
         raise ValueError(f"optimizer {name!r}: learning_rate is required")
+    # A number is checked here (a tensor is the graph's business): a NaN or infinite rate trains
+    # every weight to NaN; a negative one climbs the loss. 0 is a frozen model, on purpose.
+    if isinstance(learning_rate, numbers.Real) and not (
+            math.isfinite(learning_rate) and learning_rate >= 0):
+        raise ValueError(f"optimizer {name!r}: learning_rate must be a finite number >= 0, "
+                         f"got {learning_rate!r}")
     if scope is not None:  # ``name`` is taken by the optimizer's registry name
         kwargs["name"] = scope
     factory = resolve(spec.factory, what=f"optimizer {name!r} factory")

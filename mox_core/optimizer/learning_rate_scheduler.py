@@ -66,6 +66,8 @@ def parse_lr_strategy(lr_strategy: str) -> list[LrSegment]:
                 f"{where}: epoch {end_text} must be greater than the previous boundary "
                 f"{start:g}; boundaries must increase (in {lr_strategy!r})"
             )
+        if not all(math.isfinite(value) for value in (end, first, last)):
+            raise ValueError(f"{where}: a number too large to be finite (in {lr_strategy!r})")
         if first < 0 or last < 0:
             raise ValueError(f"{where}: learning rates must not be negative (in {lr_strategy!r})")
         if arrow == "=>" and (first <= 0 or last <= 0):

@@ -16,6 +16,7 @@ factory should behave the same way.
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import re
@@ -83,11 +84,11 @@ class OptimizerWrapper(_Optimizer):
 
 
 def _real(wrapper: OptimizerWrapper, argument: str, value: Any, minimum: float, strict: bool):
-    """``value`` as a float, or a ``ValueError`` naming the wrapper and the argument."""
+    """``value`` as a finite float, or a ``ValueError`` naming the wrapper and the argument."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok:
         value = float(value)
-        ok = value > minimum if strict else value >= minimum
+        ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
     if not ok:
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
         raise wrapper._error(f"{argument} must be a number {bound}, got {value!r}")

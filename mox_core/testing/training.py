@@ -3,9 +3,10 @@ checkpoint (and an export), or a few steps on a toy task that must lower the los
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,18 @@ import numpy as np
 from mox_core.constants import ModeKeys
 from mox_core.testing._common import describe_network, run_folder, tf
 from mox_core.testing.graphs import random_images
+
+
+@contextlib.contextmanager
+def _guard_as_assertion(what: str) -> Iterator[None]:
+    """A run a training guard stopped (a NaN loss, non-finite weights) is the network's failure:
+    an ``AssertionError`` naming it, like every other check of the kit."""
+    from mox_core.executor.guards import TrainingStopped  # loads TensorFlow
+
+    try:
+        yield
+    except TrainingStopped as exc:
+        raise AssertionError(f"{what}: training through mox.run stopped: {exc}") from exc
 
 
 def train_one_step(what: str, name: str, log_dir: str, num_classes: int, size: int,
@@ -48,13 +61,14 @@ def train_one_step(what: str, name: str, log_dir: str, num_classes: int, size: i
             loss += tf().add_n(regularization)
         return mox.ModelSpec(loss=loss, log_info={"loss": loss})
 
-    metrics = mox.run(
-        input_fn=input_fn, model_fn=model_fn,
-        optimizer_fn=mox.get_optimizer_fn(optimizer, learning_rate),
-        run_mode=ModeKeys.TRAIN, batch_size=batch_size, log_dir=log_dir,
-        max_number_of_steps=1, log_every_n_steps=1,
-        export_model=mox.ExportKeys.TF_SERVING if export else False,
-    )
+    with _guard_as_assertion(what):
+        metrics = mox.run(
+            input_fn=input_fn, model_fn=model_fn,
+            optimizer_fn=mox.get_optimizer_fn(optimizer, learning_rate),
+            run_mode=ModeKeys.TRAIN, batch_size=batch_size, log_dir=log_dir,
+            max_number_of_steps=1, log_every_n_steps=1,
+            export_model=mox.ExportKeys.TF_SERVING if export else False,
+        )
     loss = (metrics or {}).get("loss")
     if loss is None or not math.isfinite(float(loss)):
         raise AssertionError(f"{what}: one training step through mox.run gave loss {loss!r}, "
@@ -146,7 +160,7 @@ def check_learns(name: str, *, image_size: int, steps: int, optimizer: str = "ad
         recorders.append(_loss_recorder(loss))
         return mox.ModelSpec(loss=loss, log_info={"loss": loss}, hooks=recorders[-1:])
 
-    with run_folder(tmp_dir, name) as log_dir:
+    with run_folder(tmp_dir, name) as log_dir, _guard_as_assertion(what):
         mox.run(input_fn=input_fn, model_fn=model_fn,
                 optimizer_fn=mox.get_optimizer_fn(optimizer, learning_rate,
                                                   **dict(optimizer_kwargs or {})),
