@@ -14,7 +14,8 @@ from test_datasets_bad_data import bomb_png
 from test_datasets_support import COLORS, collect, color_class, encode, make_class_folders
 
 import mox_core as mox
-from mox_core.datasets.convert import CorruptImageError, convert_to_tfrecord
+from mox_core.datasets.convert import convert_to_tfrecord
+from mox_core.errors import DataError
 
 COUNTS = {"daisy": 6, "roses": 4, "tulips": 5}
 
@@ -113,12 +114,12 @@ def test_gif_bmp_and_webp_become_png_and_png_stays(tmp_path):
 def test_a_corrupt_image_stops_the_conversion_naming_it(src, tmp_path):
     bad = src / "roses" / "bad.jpg"
     bad.write_bytes(encode()[:60])
-    with pytest.raises(CorruptImageError, match=f"cannot convert image file {bad}: it is truncated "
+    with pytest.raises(DataError, match=f"cannot convert image file {bad}: it is truncated "
                        "or corrupt .*pass skip_corrupt=True to convert without such files"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False)
     (src / "roses" / "text.jpg").write_bytes(b"hello")
     bad.unlink()
-    with pytest.raises(CorruptImageError, match="text.jpg: it is not an image"):
+    with pytest.raises(DataError, match="text.jpg: it is not an image"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
 
 
@@ -189,16 +190,16 @@ def test_a_decompression_bomb_is_named_whatever_pillows_limit_is(src, tmp_path, 
     bomb = src / "roses" / "bomb.png"
     bomb.write_bytes(bomb_png(60000, 60000))
     message = f"image file {bomb}: it declares 60000 x 60000 pixels, more than the 178956970"
-    with pytest.raises(CorruptImageError, match=message):
+    with pytest.raises(DataError, match=message):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False)
     bomb.unlink()
     big = src / "roses" / "big.jpg"  # a JPEG: Pillow reads its size before decoding
     big.write_bytes(jpeg_declaring(20000, 20000))
-    with pytest.raises(CorruptImageError, match=f"image file {big}: it is too large to decode"):
+    with pytest.raises(DataError, match=f"image file {big}: it is too large to decode"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
     # a script that switched Pillow's own guard off does not switch off mox's
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
-    with pytest.raises(CorruptImageError, match=f"image file {big}: it declares 20000 x 20000"):
+    with pytest.raises(DataError, match=f"image file {big}: it declares 20000 x 20000"):
         convert_to_tfrecord(str(src), str(tmp_path / "o"), progress=False, overwrite=True)
 
 

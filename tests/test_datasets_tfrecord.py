@@ -90,9 +90,11 @@ def test_no_matching_file_is_an_error_naming_the_pattern(records):
 def test_a_truncated_tfrecord_file_is_named_when_counting(records):
     path = records / "data_train_1.tfrecord"
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(ValueError, match=f"TFRecord file '{path}' is truncated .* inside "
-                                         "record 4"):
-        mox.ImageClassificationTFRecordMetadata(str(records), "*train*")
+    with pytest.raises(ValueError, match=f"corrupt TFRecord file {path}: it ends inside record 4 "
+                                         r"\(at byte \d+\), so it is truncated"):
+        count_records(str(path))
+    # a dataset checks its records as it reads them: counting stops at the last whole one
+    assert count_records(str(path), checked_when_read=True) == 3
     assert count_records(str(records / "data_train_0.tfrecord")) == 4
 
 

@@ -52,23 +52,29 @@ from mox_core.datasets.images import (
 from mox_core.datasets.labels import format_labels
 from mox_core.datasets.progress import ProgressBar
 from mox_core.datasets.raw import ImageClassificationRawMetadata
-from mox_core.errors import DataError
 from mox_core.file.atomic import publish_folder
 
 #: Shards are sized to about this many bytes of images when ``num_shards`` is not given.
 TARGET_SHARD_BYTES = 100 * 1024 * 1024
 
 
-class CorruptImageError(DataError):
+class CorruptImageError(ValueError):
     """An image file Pillow cannot read completely: ``path``, and ``reason`` without its name
-    ("not an image", "truncated or corrupt (...)")."""
+    ("it is not an image", "it is truncated or corrupt (...)"). :func:`convert_to_tfrecord`
+    reports it as a :class:`~mox_core.errors.DataError` (:func:`refused`)."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason, subject="cannot convert image file",
-                         skip_option="skip_corrupt", skips="to convert without such files")
+        super().__init__(f"image file {path!r}: {reason}")
+        self.path = path
+        self.reason = reason
 
-    def __reduce__(self):
-        return (CorruptImageError, (self.path, self.reason))
+
+def refused(path: str, reason: str) -> Exception:
+    """The error that stops a conversion at image file ``path``."""
+    from mox_core.errors import DataError  # loads TensorFlow: listing commands must not
+
+    return DataError(path, reason, subject="cannot convert image file",
+                     skip_option="skip_corrupt", skips="to convert without such files")
 
 
 def encode_for_record(path: str, data: bytes) -> tuple[bytes, str, int, int]:
@@ -178,8 +184,10 @@ def convert_to_tfrecord(
     name = name or os.path.basename(os.path.normpath(src_dir)) or "data"
     if meta.unreadable and not skip_corrupt:
         rel, why = meta.unreadable[0]
-        raise CorruptImageError(fs.join(src_dir, rel), f"it cannot be read ({why})")
+        raise refused(fs.join(src_dir, rel), f"it cannot be read ({why})")
     if meta.empty_classes and not skip_corrupt:
+        from mox_core.errors import DataError  # loads TensorFlow
+
         folder = fs.join(src_dir, meta.empty_classes[0])
         raise DataError(folder, "it has no image files", subject="class folder",
                         action="Add its images or remove the folder", skip_option="skip_corrupt",
@@ -233,7 +241,7 @@ def _write_shards(meta: ImageClassificationRawMetadata, src_dir: str, dst_dir: s
             problem = CorruptImageError(path, f"it cannot be read ({exc})")
         if problem is not None:
             if not skip_corrupt:
-                raise problem
+                raise refused(problem.path, problem.reason) from None
             skipped.append(path)
             logs.warning("Skipping image file %r: %s (%d skipped so far)", path, problem.reason,
                          len(skipped))
