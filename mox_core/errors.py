@@ -100,11 +100,14 @@ _EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def add_explainer(graph, explain: Explainer) -> None:
     """Ask ``explain`` about the TensorFlow errors raised while ``graph`` runs inside
-    :func:`explain_data_errors` (once, however often it is added).
+    :func:`explain_data_errors` (once, however often it is added). ``graph`` may be a function
+    graph a ``tf.data`` pipeline traces: the explainer goes to the graph it belongs to.
 
     ``explain`` lives as long as ``graph``: it must not hold the graph or its tensors (that
     would keep the graph alive for good); hold such things through a ``weakref``.
     """
+    while getattr(graph, "outer_graph", None) is not None:  # a tf.data function being traced
+        graph = graph.outer_graph  # belongs to the graph the session runs
     explainers = _EXPLAINERS.setdefault(graph, [])
     if explain not in explainers:
         explainers.append(explain)

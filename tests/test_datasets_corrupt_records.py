@@ -151,3 +151,25 @@ def test_an_incomplete_shard_set_names_the_missing_shards_and_the_folder(shards)
     shard_path(shards, 0).unlink()
     shard_path(shards, 2).unlink()
     assert mox.ImageClassificationTFRecordMetadata(str(shards), "*-of-00002*").num_samples == 8
+
+
+def test_a_flipped_byte_is_named_when_tensorflows_own_reader_reads_the_shards(shards):
+    """get_tfrecord (and TF-Slim's readers) read with TensorFlow's TFRecord reader, whose error
+    says "corrupted record at 1565" without the file: the shard is found and named."""
+    damaged = shard_path(shards, 1)
+    offset = record_offset(damaged, 2)
+    data = bytearray(damaged.read_bytes())
+    data[offset + 40] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    dataset = mox.get_tfrecord(
+        str(shards), "*_train_*.tfrecord", num_samples=12, shuffle=False, num_epochs=1,
+        keys_to_features={"image/class/label": tf.io.FixedLenFeature([], tf.int64)},
+        items_to_handlers={"label": slim.tfexample_decoder.Tensor("image/class/label")})
+    with pytest.raises(DataError) as raised, tf.Graph().as_default() as graph, \
+            explain_data_errors(graph), tf.compat.v1.Session() as session:
+        label = dataset.get("label")
+        while True:
+            session.run(label)
+    assert raised.value.describe(cli_spelling) == (
+        f"corrupt TFRecord file {damaged}: the record at byte {offset} is corrupt: its checksum "
+        f"does not match. Restore the file or convert the dataset again.")

@@ -292,13 +292,6 @@ def undecodable_image(path: str, reason: str, also: tuple[str, ...] | list[str] 
     return DataError(path, reason, also=also, also_incomplete=also_incomplete, **_UNDECODABLE)
 
 
-def _root_graph(graph: Any) -> Any:
-    """The graph a ``tf.data`` function being traced belongs to (functions nest in functions)."""
-    while getattr(graph, "outer_graph", None) is not None:
-        graph = graph.outer_graph
-    return graph
-
-
 class CorruptImagePolicy:
     """What a dataset does with a file that does not decode: fail naming it, or skip and log.
 
@@ -447,7 +440,7 @@ class CorruptImagePolicy:
         from mox_core import errors
 
         if not tf.compat.v1.executing_eagerly_outside_functions():
-            errors.add_explainer(_root_graph(tf.compat.v1.get_default_graph()), self.explain)
+            errors.add_explainer(tf.compat.v1.get_default_graph(), self.explain)
         if self.skip:
             label = tf.constant(-1, tf.int64) if label is None else tf.cast(label, tf.int64)
             return tf.cond(

@@ -251,3 +251,55 @@ class _Explainer:
         said = re.sub(r"^Error in user-defined function.*Iterator::\S*: ", "", said)
         said = said.split(", value: ", 1)[0].rstrip(".")  # a garbage record's bytes say nothing
         return checks.find_unparsable(said)
+
+
+#: TensorFlow's own TFRecord reader on a damaged file: ``corrupted record at 7062``
+_READER_FAILURE = re.compile(r"(?:corrupted|truncated) record at (\d+)")
+
+
+class DamagedShardFinder:
+    """A ``mox_core.errors`` explainer for pipelines that read ``files`` with TensorFlow's own
+    TFRecord reader (``get_tfrecord``, ``BaseTFRecordDataset``, TF-Slim's readers): its
+    ``DataLossError`` gives the damaged record's byte offset but not the file, so the files are
+    read again, in Python, to find the one that fails at that offset. Nothing is skipped: such
+    pipelines have no skip option."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = tuple(files)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DamagedShardFinder) and other.files == self.files
+
+    def __hash__(self) -> int:
+        return hash(self.files)
+
+    def __call__(self, error: Any) -> Any:
+        import tensorflow as tf
+
+        from mox_core.errors import DataError
+
+        match = _READER_FAILURE.search(error.message or "")
+        if not isinstance(error, tf.errors.DataLossError) or match is None:
+            return None
+        said = int(match[1])  # the record's offset, or its data's (12 bytes of header later)
+        for path in self.files:
+            offset = _fails_at(path)
+            if offset is not None and said in (offset, offset + 12):
+                return DataError(path, stop_reason(path, offset), subject=_SHARD["subject"],
+                                 action=_SHARD["action"])
+        return None
+
+
+def _fails_at(path: str) -> int | None:
+    """The byte offset of the record where TensorFlow's reader fails on ``path``, or ``None``."""
+    import tensorflow as tf
+
+    offset = 0
+    try:
+        for record in tf.compat.v1.io.tf_record_iterator(path):
+            offset += 16 + len(record)
+    except tf.errors.DataLossError:
+        return offset
+    except (tf.errors.OpError, OSError):  # unreadable here (a scheme only mox.file serves)
+        return None
+    return None

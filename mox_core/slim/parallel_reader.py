@@ -29,7 +29,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from mox_core import errors
 from mox_core.datasets import fs
+from mox_core.datasets.tfrecord_checks import DamagedShardFinder
 from mox_core.file import tfdata
 
 tf1 = tf.compat.v1
@@ -59,7 +61,8 @@ def _reader_fn(reader_class: Any, reader_kwargs: dict, remote: bool) -> Callable
     """``filename tensor -> tf.data.Dataset of records`` for a TF 1 reader class."""
     kwargs = dict(reader_kwargs)
     kwargs.pop("name", None)
-    if reader_class in (None, tf1.TFRecordReader, tf.data.TFRecordDataset):
+    if reader_class in (None, tf1.TFRecordReader, tf.data.TFRecordDataset) and \
+            not tf1.executing_eagerly_outside_functions():
         options = kwargs.pop("options", None)
         compression = kwargs.pop("compression_type", None)
         if options is not None:
@@ -123,6 +126,10 @@ def read_records(files: Sequence[str], reader_class: Any = None,
         raise ValueError("files must all be read the same way: all through mox.file URLs, or "
                          "none")
     records_of = _reader_fn(reader_class, reader_kwargs or {}, remote)
+    if reader_class in (None, tf1.TFRecordReader, tf.data.TFRecordDataset) and \
+            not tf1.executing_eagerly_outside_functions():
+        # TensorFlow's error for a damaged record names no file: name it (mox_core.errors)
+        errors.add_explainer(tf1.get_default_graph(), DamagedShardFinder(files))
 
     def keyed(name):
         records = records_of(name)
