@@ -60,8 +60,12 @@ def run_both(build, steps):
 
 
 def counter_graph():
+    """The step's increment, and the step's value read before it (ordered, so that a hook
+    fetching it sees the same number under either session, whatever the scheduling)."""
     step = tf.train.get_or_create_global_step()
-    return step.assign_add(1), step
+    before = tf.identity(step.read_value())
+    with tf.control_dependencies([before]):
+        return step.assign_add(1), before
 
 
 def test_hooks_see_the_same_calls_and_values_as_under_monitored_session():
@@ -83,6 +87,7 @@ def test_hooks_see_the_same_calls_and_values_as_under_monitored_session():
         "before_run", "after_run"] * 3 + ["end"]
     assert hooked_hooks[0].results == [None] * 3
     assert hooked_hooks[1].results == [{"ten": 10}] * 3
+    assert hooked_hooks[3].results == [0, 1, 2]  # the step before each increment
     assert hooked_hooks[3].metadata == [True] * 3  # run options give run metadata
 
 
