@@ -151,8 +151,14 @@ def test_async_workers_share_one_global_step_and_the_variables_live_on_the_ps(cl
     steps = [logged_steps(output) for output in outputs]
     for worker_steps in steps:
         assert [local for local, _ in worker_steps] == list(range(8))  # both contributed
-    global_steps = sorted(g for worker_steps in steps for _, g in worker_steps)
-    assert global_steps == list(range(16))  # every update counted exactly once
+    for worker_steps in steps:  # each worker's own updates advance the shared step
+        globals_seen = [g for _, g in worker_steps]
+        assert globals_seen == sorted(set(globals_seen)), globals_seen
+    # A step logs the shared step read back after its increment, minus one: two workers
+    # incrementing at the same moment may both read the later value (async training promises no
+    # more), but the last read sees every update: 16 counted, none lost.
+    global_steps = [g for worker_steps in steps for _, g in worker_steps]
+    assert len(global_steps) == 16 and max(global_steps) == 15 and min(global_steps) >= 0
     devices = variable_devices(c.log_dir)
     assert devices["hidden"].startswith("/job:ps/task:0")
     assert devices["global_step"].startswith("/job:ps/task:0")
