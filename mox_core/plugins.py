@@ -9,14 +9,23 @@ everything, for tests and for code that installs plugins at run time).
 Every hook is called through pluggy's hook callers, one plugin at a time, so the core knows
 which distribution returned what, and pluggy's hook-call monitoring sees each call. A plugin is
 isolated as far as it fails: a module that fails to import is skipped, and a hook implementation
-that raises or returns the wrong type is left out of that call, each with one warning naming
-the distribution, the hook and the error; the rest keeps working. Set ``MOX_TRACE_PLUGINS=1`` to
-print every plugin as it loads and every hook call with what it returned (on stderr).
+that raises, or returns anything but a list of valid records of its hook's type (every field is
+checked, :func:`mox_core.registry.validate_record`), is left out of that call, each with one
+warning naming the distribution, the hook, the record, the field and what was expected; the
+rest keeps working. Conflicts are scoped to the name: a name the core registers, or that mox's
+catalog (``mox_core.install_hints``) lists for a distribution, stays with its owner and another
+plugin's record of it is left out with a warning to rename it; a name two other distributions
+register is unusable (using it is an error naming both) and every other name works. A
+``mox_*`` function of a plugin module that is no hook, or a hook not marked ``@hookimpl``, is
+named in a warning with the nearest hook. ``mox plugins`` shows all of it. Set
+``MOX_TRACE_PLUGINS=1`` to print every plugin as it loads and every hook call with what it
+returned (on stderr).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import importlib
 import importlib.metadata
@@ -46,6 +55,7 @@ from mox_core.registry import (
     OptimizerSpec,
     PreprocessingSpec,
     Registry,
+    validate_record,
 )
 
 CORE_DISTRIBUTION = "mox-core"
@@ -62,6 +72,11 @@ BUILTIN_PLUGINS = (
 )
 
 
+#: The hooks a plugin may implement (``mox_core.hookspecs``).
+HOOK_NAMES = tuple(sorted(name for name, value in vars(hookspecs).items()
+                          if name.startswith("mox_") and callable(value)))
+
+
 class PluginWarning(UserWarning):
     """A plugin failed; mox goes on without the part that failed."""
 
@@ -73,6 +88,15 @@ class PluginLoadWarning(PluginWarning):
 class PluginHookWarning(PluginWarning):
     """A plugin's hook implementation raised or returned the wrong type; mox goes on without
     what that call would have added."""
+
+
+class PluginConflictWarning(PluginWarning):
+    """A plugin registered a name that another distribution owns or registers too."""
+
+
+class PluginHookNameWarning(PluginWarning):
+    """A plugin defines a ``mox_*`` function that mox never calls (a misspelt hook, or a hook
+    without ``@hookimpl``)."""
 
 
 @dataclasses.dataclass
@@ -88,6 +112,8 @@ class PluginInfo:
     plugin_name: str = ""
     #: hook name -> the error of its last failed call ("TypeError: ...")
     hook_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: what else is wrong with it: names it may not use, functions mox never calls
+    problems: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def loaded(self) -> bool:
@@ -152,12 +178,43 @@ def _load() -> _State:
                 stacklevel=3,
             )
             continue
+        _check_hook_names(info, module)
         if trace:
             _trace(f"loaded plugin {entry_point.value} from {dist_name} {version}")
     state = _State()
     state.manager = manager
     state.infos = infos
     return state
+
+
+def _check_hook_names(info: PluginInfo, module: types.ModuleType) -> None:
+    """Warn about each ``mox_*`` function of the plugin module that mox never calls: a name
+    that is no hook (with the nearest hook's name), or a hook not marked ``@hookimpl``."""
+    marker = f"{hookspecs.PROJECT_NAME}_impl"  # the attribute pluggy's HookimplMarker sets
+    for attr, value in vars(module).items():
+        if (not attr.startswith("mox_") or not callable(value)
+                or getattr(value, "__module__", module.__name__) != module.__name__):
+            continue
+        options = getattr(value, marker, None)
+        hook = (options or {}).get("specname") or attr
+        if hook in HOOK_NAMES:
+            if options is None:
+                _problem(info, f"its function {attr} is not marked @hookimpl, so mox never "
+                               f"calls it: decorate it with @mox_core.hookimpl",
+                         PluginHookNameWarning)
+            continue
+        close = difflib.get_close_matches(hook, HOOK_NAMES, n=1, cutoff=0.6)
+        fix = f"did you mean {close[0]}?" if close else (
+            f"the hooks are {', '.join(HOOK_NAMES)} (mox_core.hookspecs)")
+        _problem(info, f"its function {attr} is not a mox hook, so mox never calls it: {fix}",
+                 PluginHookNameWarning)
+
+
+def _problem(info: PluginInfo, text: str, category: type[PluginWarning]) -> None:
+    """Remember ``text`` for ``mox plugins`` and warn once, naming the plugin."""
+    info.problems.append(text)
+    warnings.warn(f"mox plugin {info.name!r} of distribution {info.distribution!r}: {text}",
+                  category, stacklevel=4)
 
 
 def _ensure() -> _State:
@@ -292,23 +349,53 @@ def list_of(item_type: type | tuple[type, ...], what: str) -> Callable[[Any], li
     def check(result: Any) -> list[Any]:
         if result is None:
             return []
+        if isinstance(result, item_type):
+            raise TypeError(f"expected a list of {what}, got a single {_shown(result)}: "
+                            f"return it in a list")
         if not isinstance(result, list | tuple):
-            raise TypeError(f"expected a list of {what}, got {type(result).__name__} "
-                            f"{result!r:.80}")
+            raise TypeError(f"expected a list of {what}, got {_shown(result)}")
         for item in result:
             if not isinstance(item, item_type):
                 raise TypeError(f"expected a list of {what}, got an item of type "
-                                f"{type(item).__name__}: {item!r:.80}")
+                                f"{_shown(item)}")
         return list(result)
+
+    return check
+
+
+def _shown(value: Any) -> str:
+    """``value`` in a message: its type, and its name when it has one (a record)."""
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return f"{type(value).__name__} {name!r}"
+    return f"{type(value).__name__} {value!r:.60}"
+
+
+def records_of(record_type: type) -> Callable[[Any], list[Any]]:
+    """A ``check`` for :func:`call_hook` of a registration hook: a list of ``record_type``
+    whose every field is valid (:func:`mox_core.registry.validate_record`)."""
+    as_list = list_of(record_type, record_type.__name__)
+
+    def check(result: Any) -> list[Any]:
+        for item in result if isinstance(result, list | tuple) else ():
+            hook = _HOOK_OF_RECORD.get(type(item))
+            if hook is not None and not isinstance(item, record_type):
+                raise TypeError(f"expected a list of {record_type.__name__}, got an item of "
+                                f"type {_shown(item)}: {type(item).__name__} records are "
+                                f"returned by the hook {hook}")
+        records = as_list(result)
+        for record in records:
+            validate_record(record)
+        return records
 
     return check
 
 
 def contributions(hook_name: str) -> list[tuple[str, list[Any]]]:
     """``(distribution, records)`` of every plugin implementing the registration hook
-    ``hook_name``, in load order; records of the wrong type leave their plugin out."""
-    record_type = _RECORD_TYPES[hook_name]
-    return call_hook(hook_name, list_of(record_type, record_type.__name__))
+    ``hook_name``, in load order; a plugin whose hook returns anything but a list of valid
+    records of its type is left out of that hook, with one warning naming what is wrong."""
+    return call_hook(hook_name, records_of(_RECORD_TYPES[hook_name]))
 
 
 def session_hooks(config: Any) -> list[Any]:
@@ -332,6 +419,8 @@ _RECORD_TYPES: dict[str, type] = {
     "mox_filesystems": FilesystemSpec,
     "mox_flags": FlagSpec,
 }
+
+_HOOK_OF_RECORD = {record_type: hook for hook, record_type in _RECORD_TYPES.items()}
 
 _KINDS = {
     "networks": ("network", "mox_networks"),
@@ -372,6 +461,39 @@ def _reader_hint(name: str) -> str | None:
 _HINTS = {"networks": (_network_hint, NETWORK_NAMES),
           "dataset_readers": (_reader_hint, tuple(READER_DISTRIBUTIONS))}
 
+#: registry kind -> the catalog of which distribution owns which of its names
+_CATALOGS = {"networks": distribution_for_network, "dataset_readers": distribution_for_reader}
+
+
+def _build_registry(state: _State, kind: str) -> Registry:
+    """The registry of ``kind`` from every plugin's records. A name belongs to the core when
+    the core registers it, else to the distribution the catalog lists for it; another
+    distribution registering it is left out with a warning telling it to rename. Two other
+    distributions registering one name make that name unusable, with a warning naming both."""
+    word, hook_name = _KINDS[kind]
+    hint, known = _HINTS.get(kind, (None, ()))
+    found = contributions(hook_name)
+    core_names = {record.name for distribution, records in found
+                  if distribution == CORE_DISTRIBUTION for record in records}
+    catalog = _CATALOGS.get(kind, lambda name: None)
+
+    def owner(name: str) -> str | None:
+        return CORE_DISTRIBUTION if name in core_names else catalog(name)
+
+    built = Registry(word, found, missing_hint=hint, known_names=known, owner=owner)
+    infos = {info.distribution: info for info in reversed(state.infos)}
+    for name, distribution, owning in built.refused:
+        whose = "the core's" if owning == CORE_DISTRIBUTION else f"{owning!r}'s (mox's catalog)"
+        _problem(infos[distribution],
+                 f"its {word} {name!r} is left out: that name is {whose}; rename yours",
+                 PluginConflictWarning)
+    for name, distributions in built.conflicts.items():
+        message = built.conflict_message(name)
+        for distribution in distributions[1:]:
+            infos[distribution].problems.append(message)
+        _problem(infos[distributions[0]], message, PluginConflictWarning)  # one warning
+    return built
+
 
 def registry(kind: str) -> Registry:
     """The registry of one kind: ``networks``, ``preprocessing``, ``optimizers``,
@@ -381,11 +503,7 @@ def registry(kind: str) -> Registry:
     state = _ensure()
     with _lock:
         if kind not in state.registries:
-            word, hook_name = _KINDS[kind]
-            hint, known = _HINTS.get(kind, (None, ()))
-            state.registries[kind] = Registry(
-                word, contributions(hook_name), missing_hint=hint, known_names=known
-            )
+            state.registries[kind] = _build_registry(state, kind)
         return state.registries[kind]
 
 

@@ -71,8 +71,8 @@ class NetworkSpec:
       ``get_model_meta`` returns (the logits pattern is what a warm start excludes when the
       number of classes changes); ``preprocessing``: the pipeline name of
       ``get_data_augmentation_fn(name, ...)``.
-    - ``recipe``: the network's default training recipe. Always ``None`` for now: the slot
-      exists so that recipes can be added to records without another change of this type.
+    - ``recipe``: the :class:`mox_core.recipes.Recipe` ``mox train`` uses for the network
+      unless the user's options override it; ``None``: :data:`mox_core.recipes.GENERIC`.
 
     Code targets (``builder``, ``arg_scope``) are callables or ``"module:attribute"`` strings
     resolved on use, so listing networks imports no network module.
@@ -199,6 +199,113 @@ class FlagSpec:
     distribution: str = ""
 
 
+#: The values of ``FlagSpec.type``.
+FLAG_TYPES = ("string", "integer", "float", "boolean", "enum")
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*\Z")
+_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_TARGET = re.compile(rf"{_DOTTED}:{_DOTTED}\Z")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_target(value: Any) -> bool:
+    return callable(value) or (isinstance(value, str) and bool(_TARGET.match(value)))
+
+
+#: check name -> (test of a value, what a value must be)
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "identifier": (lambda v: isinstance(v, str) and bool(_IDENTIFIER.match(v)),
+                   "an identifier (letters, digits and '_', not starting with a digit)"),
+    "scheme": (lambda v: isinstance(v, str) and bool(_SCHEME.match(v)),
+               "a URL scheme without '://' (lower-case letters, digits, '+', '.', '-')"),
+    "target": (_is_target, "a callable or a 'package.module:attribute' string"),
+    "target or None": (lambda v: v is None or _is_target(v),
+                       "None, a callable or a 'package.module:attribute' string"),
+    "positive int": (lambda v: _is_int(v) and v > 0, "a positive int"),
+    "int >= 0": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+    "text": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty str"),
+    "str": (lambda v: isinstance(v, str), "a str"),
+    "identifier or None": (lambda v: v is None or (isinstance(v, str)
+                                                   and bool(_IDENTIFIER.match(v))),
+                           "None or the name of a registered preprocessing pipeline"),
+    "bool": (lambda v: isinstance(v, bool), "True or False"),
+    "flag type": (lambda v: v in FLAG_TYPES, f"one of {', '.join(map(repr, FLAG_TYPES))}"),
+    "choices": (lambda v: isinstance(v, tuple) and all(isinstance(c, str) for c in v),
+                "a tuple of str"),
+}
+
+#: record type -> field -> check name (``recipe`` is the recipe's own business)
+_FIELD_CHECKS: dict[type, dict[str, str]] = {
+    NetworkSpec: {"name": "identifier", "builder": "target", "default_image_size": "positive int",
+                  "default_labels_offset": "int >= 0", "default_logits_pattern": "text",
+                  "preprocessing": "identifier or None", "description": "str",
+                  "arg_scope": "target or None"},
+    PreprocessingSpec: {"name": "identifier", "factory": "target", "description": "str"},
+    OptimizerSpec: {"name": "identifier", "factory": "target", "wrapper": "bool",
+                    "description": "str"},
+    DatasetReaderSpec: {"name": "identifier", "reader": "target", "description": "str"},
+    DatasetSpec: {"name": "identifier", "loader": "target", "meta": "target",
+                  "description": "str"},
+    FilesystemSpec: {"name": "scheme", "backend": "target", "description": "str"},
+    FlagSpec: {"name": "identifier", "type": "flag type", "help": "text", "choices": "choices"},
+}
+
+#: FlagSpec.type -> (test of a default, what it must be)
+_FLAG_DEFAULTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "string": (lambda v: isinstance(v, str), "a str"),
+    "integer": (_is_int, "an int"),
+    "float": (lambda v: _is_int(v) or isinstance(v, float), "a float"),
+    "boolean": (lambda v: isinstance(v, bool), "True or False"),
+}
+
+
+class RecordError(ValueError):
+    """A registration record whose field has the wrong type or value."""
+
+
+def validate_record(record: Any) -> None:
+    """Check every field of a registration record; :class:`RecordError` naming the record, the
+    field, what it must be and what it is. Nothing is imported: targets are checked for their
+    form, :mod:`mox_core.testing` checks that they load."""
+    checks = _FIELD_CHECKS.get(type(record))
+    if checks is None:
+        raise RecordError(f"{record!r:.80} is not a registration record of mox_core.registry")
+    name = getattr(record, "name", None)
+    what = f"{type(record).__name__} {name!r}"
+    for field, check in checks.items():
+        test, expected = _CHECKS[check]
+        _check_field(what, field, getattr(record, field), test, expected)
+    if isinstance(record, FlagSpec):
+        _validate_flag(what, record)
+
+
+def _check_field(what: str, field: str, value: Any, test: Callable[[Any], bool],
+                 expected: str) -> None:
+    if not test(value):
+        raise RecordError(f"{what}: field {field} must be {expected}, "
+                          f"got {type(value).__name__} {value!r:.60}")
+
+
+def _validate_flag(what: str, spec: FlagSpec) -> None:
+    if spec.type == "enum":
+        if not spec.choices:
+            raise RecordError(f"{what}: field choices must list the values of an enum flag, "
+                              f"got ()")
+        _check_field(what, "default", spec.default, lambda v: v is None or v in spec.choices,
+                     f"None or one of its choices {', '.join(map(repr, spec.choices))}")
+        return
+    if spec.choices:
+        raise RecordError(f"{what}: field choices must be () for a flag of type {spec.type!r} "
+                          f"(only enum flags have choices), got {spec.choices!r:.60}")
+    test, expected = _FLAG_DEFAULTS[spec.type]
+    _check_field(what, "default", spec.default, lambda v: v is None or test(v),
+                 f"None or {expected} (its type is {spec.type!r})")
+
+
 T = TypeVar("T")
 
 _NATURAL_CHUNK = re.compile(r"(\d+)")
@@ -210,7 +317,7 @@ def natural_key(name: str) -> list:
 
 
 class RegistrationConflict(RuntimeError):
-    """Two distributions registered the same name."""
+    """A name two distributions registered: it is unusable until one of them renames it."""
 
 
 class Registry(Generic[T]):
@@ -220,6 +327,12 @@ class Registry(Generic[T]):
     ``missing_hint(name)`` may return extra text for a name that is known but not installed
     (e.g. which distribution to ``pip install``); ``known_names`` (such names) are offered as
     close matches too.
+
+    Conflicts are scoped to the name. ``owner(name)`` names the distribution a name belongs to
+    (mox's catalog of install hints, the core's own names), or ``None``: the owner keeps its
+    name and another distribution's record of it is left out (:attr:`refused`). Two other
+    distributions registering one name make that name alone unusable (:attr:`conflicts`):
+    :meth:`get` raises :class:`RegistrationConflict` naming both, every other name works.
     """
 
     def __init__(
@@ -228,23 +341,33 @@ class Registry(Generic[T]):
         contributions: Iterable[tuple[str, Iterable[T]]],
         missing_hint: Callable[[str], str | None] | None = None,
         known_names: Iterable[str] = (),
+        owner: Callable[[str], str | None] | None = None,
     ) -> None:
         self.kind = kind
         self._missing_hint = missing_hint
         self._known_names = tuple(known_names)
         self._records: dict[str, T] = {}
+        #: name -> the distributions that registered it, when two or more did (none owns it)
+        self.conflicts: dict[str, tuple[str, ...]] = {}
+        #: ``(name, distribution, owner)``: a record left out because ``owner`` owns the name
+        self.refused: list[tuple[str, str, str]] = []
+        registered: dict[str, dict[str, T]] = {}
         for distribution, records in contributions:
             for record in records:
                 name = record.name  # type: ignore[attr-defined]
                 record = dataclasses.replace(record, distribution=distribution)  # type: ignore[type-var]
-                previous = self._records.get(name)
-                if previous is not None:
-                    raise RegistrationConflict(
-                        f"{kind} {name!r} is registered twice: by distribution "
-                        f"{previous.distribution!r} and by distribution {distribution!r}; "  # type: ignore[attr-defined]
-                        f"uninstall one of them"
-                    )
-                self._records[name] = record
+                registered.setdefault(name, {}).setdefault(distribution, record)
+        for name, by_distribution in registered.items():
+            owning = owner(name) if owner is not None else None
+            if owning is not None:
+                self.refused.extend((name, distribution, owning) for distribution in by_distribution
+                                    if distribution != owning)
+                by_distribution = {dist: rec for dist, rec in by_distribution.items()
+                                   if dist == owning}
+            if len(by_distribution) > 1:
+                self.conflicts[name] = tuple(sorted(by_distribution))
+            elif by_distribution:
+                self._records[name] = next(iter(by_distribution.values()))
 
     def __contains__(self, name: object) -> bool:
         return name in self._records
@@ -256,21 +379,35 @@ class Registry(Generic[T]):
         return len(self._records)
 
     def names(self, pattern: str | None = None) -> list[str]:
-        """Registered names matching a shell-style ``pattern`` (``'resnet*'``), naturally sorted."""
+        """Usable names matching a shell-style ``pattern`` (``'resnet*'``), naturally sorted."""
         names: Iterable[str] = self._records
         if pattern not in (None, "", "*"):
             names = fnmatch.filter(names, pattern)
         return sorted(names, key=natural_key)
 
     def get(self, name: str) -> T:
-        """The record for ``name``; ``ValueError`` listing close matches when it is unknown."""
+        """The record for ``name``; :class:`RegistrationConflict` naming both distributions
+        for a name two of them registered; ``ValueError`` listing close matches when it is
+        unknown."""
         try:
             return self._records[name]
         except (KeyError, TypeError):
             pass
+        if isinstance(name, str) and name in self.conflicts:
+            raise RegistrationConflict(self.conflict_message(name))
         raise ValueError(self.unknown_message(name))
 
+    def conflict_message(self, name: str) -> str:
+        """Why the conflicting ``name`` cannot be used, and what fixes it."""
+        first, *others = self.conflicts[name]
+        return (f"{self.kind} {name!r} is registered by distribution {first!r} and by "
+                f"{' and by '.join(repr(other) for other in others)}, so neither can be used: "
+                f"one of the plugins must rename it (tell their authors); until then, "
+                f"uninstall the one you do not use")
+
     def unknown_message(self, name: Any) -> str:
+        if isinstance(name, str) and name in self.conflicts:
+            return self.conflict_message(name)
         text = f"unknown {self.kind} {name!r}."
         hint = self._missing_hint(name) if self._missing_hint and isinstance(name, str) else None
         if hint:

@@ -79,14 +79,18 @@ def test_wildcard_listing_is_naturally_sorted(fake_dists):
     assert plugins.list_networks("fake*50") == ["fake_resnet_v1_50", "fake_resnet_v2_50"]
 
 
-def test_two_distributions_registering_one_name_is_an_error_naming_both(fake_dists):
-    fake_dists.add("fake-one", {"fake_one": nets_plugin("twin")}, {"one": "fake_one"})
+def test_two_distributions_registering_one_name_make_that_name_alone_unusable(fake_dists):
+    fake_dists.add("fake-one", {"fake_one": nets_plugin("twin", "solo_one")}, {"one": "fake_one"})
     fake_dists.add("fake-two", {"fake_two": nets_plugin("twin")}, {"two": "fake_two"})
+    with pytest.warns(plugins.PluginConflictWarning, match="'fake-one' and by 'fake-two'"):
+        networks = plugins.registry("networks")
     with pytest.raises(RegistrationConflict) as excinfo:
-        plugins.registry("networks")
-    message = str(excinfo.value)
-    assert "network 'twin' is registered twice" in message
-    assert "'fake-one'" in message and "'fake-two'" in message
+        networks.get("twin")
+    assert str(excinfo.value).startswith(
+        "network 'twin' is registered by distribution 'fake-one' and by 'fake-two', so neither "
+        "can be used: one of the plugins must rename it")
+    assert "twin" not in networks.names()
+    assert networks.get("solo_one").distribution == "fake-one"
 
 
 def test_a_plugin_that_fails_to_import_warns_once_and_the_core_keeps_working(fake_dists):

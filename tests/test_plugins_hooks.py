@@ -118,7 +118,8 @@ def test_records_of_the_wrong_type_are_refused_naming_the_plugin_and_the_hook(fa
     assert ("TypeError: expected a list of NetworkSpec, got an item of type OptimizerSpec"
             in messages[0])
     assert "hook mox_optimizers failed" in messages[1]
-    assert "expected a list of OptimizerSpec, got OptimizerSpec" in messages[1]
+    assert ("expected a list of OptimizerSpec, got a single OptimizerSpec 'lonely': return it in "
+            "a list" in messages[1])
     assert "not_a_net" not in networks and "lonely" not in optimizers
     assert "sgd" in optimizers
 

@@ -22,7 +22,8 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
 
 def plugins_data() -> list[dict[str, Any]]:
     """One entry per plugin (the core's built-in modules merged into one): its distribution,
-    version, modules, whether it loaded, the hooks that failed and what it registered."""
+    version, modules, whether it loaded, the hooks that failed, its other problems (names it
+    may not use, functions mox never calls) and what it registered."""
     infos = plugins.plugin_infos()
     # every registry first: their hooks run now, so hook failures are known below
     registered = {info.distribution: plugins.registered_by(info.distribution)
@@ -34,6 +35,7 @@ def plugins_data() -> list[dict[str, Any]]:
         if key in merged:  # several built-in modules share one distribution
             merged[key]["modules"].append(info.module)
             merged[key]["hook_errors"].update(info.hook_errors)
+            merged[key]["problems"].extend(info.problems)
             continue
         merged[key] = {
             "name": info.name,
@@ -42,6 +44,7 @@ def plugins_data() -> list[dict[str, Any]]:
             "loaded": info.loaded,
             "error": info.error,
             "hook_errors": dict(info.hook_errors),
+            "problems": list(info.problems),
             "registered": registered.get(info.distribution, {}),
             "modules": [info.module],
         }
@@ -55,12 +58,15 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     for entry in data:
         status = ("  [FAILED TO LOAD]" if not entry["loaded"]
-                  else "  [HOOK FAILED]" if entry["hook_errors"] else "")
+                  else "  [HOOK FAILED]" if entry["hook_errors"]
+                  else "  [PROBLEM]" if entry["problems"] else "")
         print(f"{entry['distribution']} {entry['version']}  ({', '.join(entry['modules'])}){status}")
         if entry["error"]:
             print(f"    error: {entry['error']}")
         for hook, error in entry["hook_errors"].items():
             print(f"    error in {hook}: {error}")
+        for problem in entry["problems"]:
+            print(f"    problem: {problem}")
         if entry["loaded"] and not entry["registered"]:
             print("    registers nothing")
         for kind, names in entry["registered"].items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mox_core import plugins
-from mox_core.registry import resolve
+from mox_core.registry import RecordError, resolve, validate_record
 
 #: The field of each record kind that names code (``"module:attribute"`` or a callable).
 TARGET_FIELDS = {
@@ -23,7 +23,13 @@ TARGET_FIELDS = {
 
 
 def check_record(kind: str, what: str, record: Any) -> None:
-    """Check ``record`` of registry ``kind``; ``what`` names it in the failure message."""
+    """Check ``record`` of registry ``kind``; ``what`` names it in the failure message: every
+    field as mox checks it when it collects the record
+    (:func:`mox_core.registry.validate_record`), then that its code targets load."""
+    try:
+        validate_record(record)
+    except RecordError as exc:
+        raise AssertionError(f"{what}: {exc}") from None
     field = TARGET_FIELDS.get(kind)
     if field is not None:
         check_target(what, field, getattr(record, field))
@@ -46,20 +52,9 @@ def check_target(what: str, field: str, target: Any) -> None:
 
 
 def check_network_record(what: str, record: Any) -> None:
-    """A network's metadata: arg scope, image size, labels offset, logits pattern,
-    preprocessing."""
+    """A network's arg scope loads and its preprocessing pipeline is registered."""
     if record.arg_scope is not None:
         check_target(what, "arg_scope", record.arg_scope)
-    size = record.default_image_size
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise AssertionError(f"{what}: default_image_size must be a positive int, got {size!r}")
-    offset = record.default_labels_offset
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise AssertionError(f"{what}: default_labels_offset must be an int >= 0 (1 for 1000 "
-                             f"ImageNet classes without background), got {offset!r}")
-    if not isinstance(record.default_logits_pattern, str) or not record.default_logits_pattern:
-        raise AssertionError(f"{what}: default_logits_pattern must be a non-empty string naming "
-                             f"the logits layer's variables, got {record.default_logits_pattern!r}")
     pipelines = plugins.registry("preprocessing")
     if record.preprocessing is not None and record.preprocessing not in pipelines:
         raise AssertionError(
