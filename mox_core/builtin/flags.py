@@ -75,4 +75,12 @@ def mox_flags():
             "server_protocol", "string", "grpc",
             "Protocol of the distributed TensorFlow servers (grpc).",
         ),
+        FlagSpec(
+            "seed", "integer", None,
+            "Make runs reproducible: fix TensorFlow's graph seed (initializers, dropout, the "
+            "datasets' shuffles), Python's and NumPy's with this number and make TensorFlow's "
+            "ops and input pipelines deterministic, so the same command on the same data gives "
+            "the same loss curve on CPU (slower input); a worker of a cluster adds its task "
+            "index. Unset: a different run each time.",
+        ),
     ]

@@ -9,10 +9,12 @@ is built. Plugins receive it too (``mox_session_hooks(config)``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -89,6 +91,9 @@ class RunConfig:
     checkpoint_include_patterns: str
     checkpoint_exclude_patterns: str
     loss_scale: float
+    #: flag seed (plus the task index of a cluster's worker): what :meth:`seeded` fixes;
+    #: None: nothing is fixed
+    seed: int | None
 
     @property
     def is_chief(self) -> bool:
@@ -107,6 +112,29 @@ class RunConfig:
         if self.num_intra_threads:
             config.intra_op_parallelism_threads = self.num_intra_threads
         return config
+
+    @contextlib.contextmanager
+    def seeded(self) -> Iterator[None]:
+        """Within it, a run with a ``seed`` is reproducible: the default graph's seed (so every
+        random op and every ``tf.data`` shuffle without its own seed gets a fixed one),
+        Python's and NumPy's global generators are fixed, and TensorFlow's op determinism is on
+        (``tf.data``'s parallel maps and interleaves keep their order), until it exits. Enter
+        it after the run's graph is made the default; without a seed it does nothing."""
+        if self.seed is None:
+            yield
+            return
+        from tensorflow.python.framework import config as tf_config
+
+        tf.set_random_seed(self.seed)
+        random.seed(self.seed)
+        np.random.seed(self.seed)
+        was_deterministic = tf_config.is_op_determinism_enabled()
+        tf_config.enable_op_determinism()
+        try:
+            yield
+        finally:
+            if not was_deterministic:
+                tf_config.disable_op_determinism()
 
 
 def build_config(*, input_fn, output_fn, model_fn, optimizer_fn, run_mode, inter_mode,
@@ -189,7 +217,20 @@ def build_config(*, input_fn, output_fn, model_fn, optimizer_fn, run_mode, inter
         checkpoint_include_patterns=get_flag("checkpoint_include_patterns"),
         checkpoint_exclude_patterns=get_flag("checkpoint_exclude_patterns"),
         loss_scale=float(get_flag("loss_scale")),
+        seed=_seed(cluster),
     )
+
+
+def _seed(cluster: Cluster | None) -> int | None:
+    """Flag ``seed``, plus the task index of a worker of ``cluster`` (each worker then reads
+    its own order of the data); None when it is unset."""
+    seed = get_flag("seed")
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"flag seed must be an int >= 0 (or unset), got {seed!r}")
+    return seed + (cluster.task_index if cluster is not None and cluster.job_name == "worker"
+                   else 0)
 
 
 def _positive_int(name: str, value: Any, allow_zero: bool = True) -> int:

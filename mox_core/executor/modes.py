@@ -56,7 +56,7 @@ def train(config: RunConfig):
         return {}
     connection = connect(config)
     graph = tf.Graph()
-    with graph.as_default(), contextlib.ExitStack() as placement:
+    with graph.as_default(), config.seeded(), contextlib.ExitStack() as placement:
         if cluster is not None:
             placement.enter_context(tf.device(distributed.device_function(cluster)))
         global_step = tf.train.get_or_create_global_step()
@@ -185,7 +185,7 @@ class EvalSteps:
 def evaluate(config: RunConfig) -> dict[str, float]:
     """The mean of each ``log_info`` metric over the data (or ``max_number_of_steps`` steps),
     logged, and written beside the training curves when there is a ``log_dir``."""
-    with tf.Graph().as_default():
+    with tf.Graph().as_default(), config.seeded():
         tf.train.get_or_create_global_step()
         model = build_model(config, ModeKeys.EVAL, VariableSharing())
         first_tower_only = len(model.specs) > 1 and config.log_first_clone
@@ -234,7 +234,7 @@ class PredictSteps:
 
 def predict(config: RunConfig) -> None:
     """Hand ``output_fn`` the ``output_info`` of every step, ``output_every_n_steps`` at once."""
-    with tf.Graph().as_default():
+    with tf.Graph().as_default(), config.seeded():
         tf.train.get_or_create_global_step()
         model = build_model(config, ModeKeys.PREDICT, VariableSharing())
         steps = PredictSteps(config, [spec.output_info for spec in model.specs])
