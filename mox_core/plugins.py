@@ -47,13 +47,7 @@ from mox_core.install_hints import (
     distribution_for_reader,
 )
 from mox_core.registry import (
-    DatasetReaderSpec,
-    DatasetSpec,
-    FilesystemSpec,
-    FlagSpec,
-    NetworkSpec,
-    OptimizerSpec,
-    PreprocessingSpec,
+    RECORD_TYPES,
     Registry,
     validate_record,
 )
@@ -409,17 +403,7 @@ def session_hooks(config: Any) -> list[Any]:
             for hook in hooks]
 
 
-#: registration hook -> the record type its implementations return a list of
-_RECORD_TYPES: dict[str, type] = {
-    "mox_networks": NetworkSpec,
-    "mox_preprocessing": PreprocessingSpec,
-    "mox_optimizers": OptimizerSpec,
-    "mox_dataset_readers": DatasetReaderSpec,
-    "mox_datasets": DatasetSpec,
-    "mox_filesystems": FilesystemSpec,
-    "mox_flags": FlagSpec,
-}
-
+_RECORD_TYPES = RECORD_TYPES
 _HOOK_OF_RECORD = {record_type: hook for hook, record_type in _RECORD_TYPES.items()}
 
 _KINDS = {

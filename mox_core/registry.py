@@ -148,7 +148,9 @@ class OptimizerSpec:
 
 @dataclasses.dataclass(frozen=True)
 class DatasetReaderSpec:
-    """A reader class usable as ``reader_class`` of the raw datasets."""
+    """A reader class usable as ``reader_class`` of the raw datasets, built as
+    ``reader(num_readers=..., capacity=..., **reader_kwargs)`` (the full contract:
+    ``mox_core.hookspecs.mox_dataset_readers``)."""
 
     name: str
     reader: Target
@@ -160,10 +162,11 @@ class DatasetReaderSpec:
 class DatasetSpec:
     """A named dataset for ``get_dataset(name, ...)`` / ``get_dataset_meta(name)``.
 
-    ``loader(split_name, dataset_dir, **kwargs)`` returns the dataset object; ``meta`` (a
-    callable taking no argument, or a ``"module:attr"`` string) returns its metadata. The
-    loader receives ``capacity=`` (MoXing's read-ahead buffer) only when the user gives it to
-    ``get_dataset``, so a loader without that parameter keeps working.
+    ``loader(split_name, dataset_dir, **kwargs)`` returns the dataset object; ``meta()`` (or
+    ``meta(dataset_dir=...)`` when it takes that parameter) returns its metadata. The loader
+    receives ``capacity=`` (MoXing's read-ahead buffer) only when the user gives it to
+    ``get_dataset``, so a loader without that parameter keeps working. The full contract,
+    with the dataset object's interface: ``mox_core.hookspecs.mox_datasets``.
     """
 
     name: str
@@ -175,7 +178,8 @@ class DatasetSpec:
 
 @dataclasses.dataclass(frozen=True)
 class FilesystemSpec:
-    """A URL scheme (``"obs"``, ``"s3"``) served by a ``mox.file`` backend class."""
+    """A URL scheme (``"obs"``, ``"s3"``) served by a ``mox.file`` backend class (a subclass
+    of ``mox_core.file.backend.Backend``; its methods: ``mox_core.hookspecs.mox_filesystems``)."""
 
     name: str  # the scheme, without '://'
     backend: Target
@@ -261,6 +265,39 @@ _FLAG_DEFAULTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "float": (lambda v: _is_int(v) or isinstance(v, float), "a float"),
     "boolean": (lambda v: isinstance(v, bool), "True or False"),
 }
+
+
+#: registration hook -> the record type its implementations return a list of
+RECORD_TYPES: dict[str, type] = {
+    "mox_networks": NetworkSpec,
+    "mox_preprocessing": PreprocessingSpec,
+    "mox_optimizers": OptimizerSpec,
+    "mox_dataset_readers": DatasetReaderSpec,
+    "mox_datasets": DatasetSpec,
+    "mox_filesystems": FilesystemSpec,
+    "mox_flags": FlagSpec,
+}
+
+
+#: what the fields without a check of their own in ``_FIELD_CHECKS`` must be
+_UNCHECKED = {"default": "of the flag's type, or None (an enum flag: one of its choices)"}
+
+
+def record_fields(record_type: type) -> list[tuple[str, str, str]]:
+    """``(field, default, what it must be)`` of each field a plugin fills in, for the
+    reference (``distribution`` is mox's to fill in)."""
+    checks = _FIELD_CHECKS[record_type]
+    rows = []
+    for field in dataclasses.fields(record_type):
+        if field.name == "distribution":
+            continue
+        default = ("required" if field.default is dataclasses.MISSING
+                   else f"`{field.default!r}`")
+        check = checks.get(field.name)
+        expected = _CHECKS[check][1] if check else _UNCHECKED.get(
+            field.name, f"see {record_type.__name__}'s docstring")
+        rows.append((field.name, default, expected))
+    return rows
 
 
 class RecordError(ValueError):
