@@ -66,11 +66,28 @@ def list_datasets(pattern: str | None = None) -> list[str]:
     return registry("datasets").names(pattern)
 
 
-def get_dataset_meta(name: str) -> Any:
-    """The metadata of named dataset ``name`` (``splits_to_sizes``, ``num_classes``, ...)."""
+def get_dataset_meta(name: str, dataset_dir: str | None = None) -> Any:
+    """The metadata of named dataset ``name`` (``splits_to_sizes``, ``num_classes``,
+    ``labels_to_names``); ``dataset_dir`` reaches a ``meta`` that takes it (the built-in
+    datasets then read ``labels_to_names`` from its ``labels.txt``)."""
     spec = registry("datasets").get(name)
     meta = resolve(spec.meta, what=f"dataset {name!r} metadata")
-    return meta() if callable(meta) else meta
+    if not callable(meta):
+        return meta
+    if dataset_dir is not None and _takes_dataset_dir(meta):
+        return meta(dataset_dir=dataset_dir)
+    return meta()
+
+
+def _takes_dataset_dir(function: Any) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return "dataset_dir" in parameters or any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values())
 
 
 def get_dataset(name: str, split_name: str, dataset_dir: str, capacity: int | None = None,

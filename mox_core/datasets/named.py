@@ -52,13 +52,22 @@ class NamedDataset:
     def __init__(self, meta: NamedDatasetMeta) -> None:
         self._meta = meta
 
-    def meta(self) -> NamedDatasetMeta:
-        # a fresh copy: scripts may edit what they are given
+    def meta(self, dataset_dir: str | None = None) -> NamedDatasetMeta:
+        """A fresh copy of the metadata (scripts may edit what they are given); with
+        ``dataset_dir``, ``labels_to_names`` comes from its ``labels.txt`` when it has one."""
+        names = self._meta.labels_to_names
+        if dataset_dir is not None:
+            from mox_core.datasets import fs
+            from mox_core.datasets.labels import parse_labels
+            from mox_core.datasets.raw import labels_file_path
+
+            path = labels_file_path(dataset_dir, "labels.txt")
+            if path is not None:
+                names = dict(enumerate(parse_labels(fs.read_text(path, "label map file"), path)))
         return dataclasses.replace(
             self._meta,
             splits_to_sizes=dict(self._meta.splits_to_sizes),
-            labels_to_names=dict(self._meta.labels_to_names)
-            if self._meta.labels_to_names is not None else None,
+            labels_to_names=dict(names) if names is not None else None,
         )
 
     def __call__(self, split_name: str, dataset_dir: str, capacity: int | None = None,

@@ -24,11 +24,13 @@ caller's graph); pass a small ``image_size`` where a network allows it, to keep 
 
 One module per thing checked: ``registrations`` (the plugin is found; what it registers) and
 ``records`` (each record's fields), ``networks`` (build, train, export, data formats) with
-``training`` and ``export``, ``pipelines`` (preprocessing), ``optimizers``; ``graphs`` holds
+``training`` and ``export``, ``pipelines`` (preprocessing), ``optimizers``, ``storage``
+(``mox.file`` backends), ``datasets`` (readers and named datasets); ``graphs`` holds
 the building blocks for a plugin's own numeric tests, ``logs`` reads the training log line. ``no_skips`` is a pytest plugin for CI
 (``pytest -p mox_core.testing.no_skips``): a skipped test fails.
 """
 
+from mox_core.testing.datasets import check_named_dataset, check_reader
 from mox_core.testing.graphs import build_network, random_images, randomized_values, run_graph
 from mox_core.testing.logs import STEP_LINE, logged_values, step_lines
 from mox_core.testing.networks import NetworkCheck, check_data_formats, check_network
@@ -39,6 +41,7 @@ from mox_core.testing.registrations import (
     plugin_info,
     registered_names,
 )
+from mox_core.testing.storage import check_filesystem
 from mox_core.testing.training import band_images, check_learns, toy_task
 
 __all__ = [
@@ -47,11 +50,14 @@ __all__ = [
     "NetworkCheck",
     "build_network",
     "check_data_formats",
+    "check_filesystem",
     "check_learns",
+    "check_named_dataset",
     "check_network",
     "check_optimizer",
     "check_plugin_registrations",
     "check_preprocessing",
+    "check_reader",
     "logged_values",
     "plugin_info",
     "random_images",
