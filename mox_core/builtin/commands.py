@@ -18,6 +18,7 @@ from mox_core.commands import (
     export,
     launch,
     listings,
+    plugin_template,
     port,
     predict,
     train,
@@ -28,5 +29,6 @@ from mox_core.hookspecs import hookimpl
 @hookimpl
 def mox_commands(subparsers: Any) -> None:
     listings.register(subparsers)  # plugins, nets, flags
-    for command in (convert, train, evaluate, predict, export, port, demo, launch):
+    for command in (convert, train, evaluate, predict, export, port, demo, launch,
+                    plugin_template):
         command.register(subparsers)
