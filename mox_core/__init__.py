@@ -50,6 +50,7 @@ _LAZY = {
     "AggregativeSessionRunHook": "mox_core.executor",
     "FeedSessionRunHook": "mox_core.executor",
     "LogEvaluationMetricHook": "mox_core.executor",
+    "BestModelHook": "mox_core.executor",
     "EarlyStoppingHook": "mox_core.executor",
     "PlateauLREarlyStoppingHook": "mox_core.executor",
     "get_data_augmentation_fn": "mox_core.preprocessing",

@@ -14,27 +14,29 @@ NaN stops the run through ``mox.run``'s own guard (``executor/guards.py``), an e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import mox_core as mox
+from mox_core import recipes
 from mox_core.commands import artifacts, data, job_setup
 from mox_core.commands.model_fn import augmentation, make_model_fn
 from mox_core.constants import ModeKeys
+from mox_core.nets import get_model_meta
 from mox_core.optimizer import get_optimizer_fn
 from mox_core.optimizer.learning_rate_scheduler import parse_lr_strategy, piecewise_lr
 
-DEFAULT_EPOCHS = 10
 #: the most TensorBoard points a ``mox train`` run writes per curve when --summary-every is not
 #: given (plus the final step, which every run writes)
 SUMMARY_POINTS = 200
-#: learning rates for --optimizer when neither --learning-rate nor --lr-strategy is given
-_DEFAULT_LR = {"adam": 0.001, "rmsprop": 0.001, "adadelta": 1.0}
 #: seconds between checkpoints when neither --save-model-secs nor --save-model-steps is given:
 #: a crash loses about a minute of training. (mox.run keeps MoXing's 600 s: its callers chose
 #: that API; a CLI user never chose a cadence.)
 DEFAULT_SAVE_MODEL_SECS = 60
+#: log intervals at chance-level loss before mox train warns that nothing is learned
+CHANCE_INTERVALS = 5
 
 
 def summary_every(max_steps: int) -> int:
@@ -52,18 +54,23 @@ def summary_every(max_steps: int) -> int:
     return math.ceil(max_steps / SUMMARY_POINTS)
 
 
-def _optimizer_fn(name: str, learning_rate: float | None, lr_strategy: str | None,
-                  num_samples: int, global_batch: int) -> Callable:
-    extra = {"momentum": 0.9} if name == "momentum" else {}
-    if lr_strategy is None:
-        rate = learning_rate if learning_rate is not None else _DEFAULT_LR.get(name, 0.01)
-        return get_optimizer_fn(name, rate, **extra)
-    parse_lr_strategy(lr_strategy)  # a malformed string fails here, naming the bad segment
-    get_optimizer_fn(name, 0.01, **extra)  # so does an unknown optimizer
+def _optimizer_fn(plan: recipes.TrainingPlan, lr_strategy: str | None, num_samples: int,
+                  head_first: tuple[str, int] | None) -> Callable:
+    """``optimizer_fn`` of the run: the plan's optimizer and learning-rate schedule (or the
+    ``--lr-strategy`` piecewise rate), head first for ``head_first=(pattern, steps)``."""
+    if lr_strategy is not None:
+        parse_lr_strategy(lr_strategy)  # a malformed string fails here, naming the bad segment
+    get_optimizer_fn(plan.optimizer, 0.01, **plan.optimizer_options)  # an unknown name fails here
 
     def optimizer_fn() -> Any:
-        return get_optimizer_fn(name, piecewise_lr(lr_strategy, num_samples, global_batch),
-                                **extra)()
+        rate = (piecewise_lr(lr_strategy, num_samples, plan.global_batch) if lr_strategy
+                else plan.learning_rate_tensor())
+        optimizer = get_optimizer_fn(plan.optimizer, rate, **plan.optimizer_options)()
+        if head_first is None:
+            return optimizer
+        from mox_core.commands.fine_tune import HeadFirstOptimizer
+
+        return HeadFirstOptimizer(optimizer, *head_first)
 
     return optimizer_fn
 
@@ -80,83 +87,227 @@ def _labels_of(dataset: Any, source: data.DataSource) -> list[str]:
 
 
 def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
-          epochs: int = DEFAULT_EPOCHS, batch_size: int = 32, optimizer: str = "momentum",
+          epochs: int | None = None, batch_size: int | None = None, optimizer: str | None = None,
           learning_rate: float | None = None, lr_strategy: str | None = None,
           image_size: int | None = None, checkpoint: str | None = None,
-          weight_decay: float = 0.0001, log_every: int = 10, progress: bool = True,
+          weight_decay: float | None = None, log_every: int = 10, progress: bool = True,
           skip_corrupt: bool = False, summary_steps: int | None = None,
           follow_symlinks: bool = False, save_model_secs: int | None = None,
-          save_model_steps: int | None = None) -> dict[str, float]:
+          save_model_steps: int | None = None, schedule: str | None = None,
+          label_smoothing: float | None = None, warmup_epochs: float | None = None,
+          freeze_backbone_epochs: float = 0.0, eval_data: str | None = None,
+          val_split: float | None = None, eval_every: float = 1.0,
+          early_stop: int | None = None) -> dict[str, float]:
     """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics.
 
-    TensorBoard points come every ``summary_steps`` steps, by default :func:`summary_every` of
-    the run's length, and at the final step. Checkpoints come every ``save_model_secs`` seconds
-    or ``save_model_steps`` steps (seconds win when both are given, as in ``mox.run``), by
-    default every :data:`DEFAULT_SAVE_MODEL_SECS` seconds, and at the final step.
+    Every setting left ``None`` comes from the network's training recipe
+    (:mod:`mox_core.recipes`; printed in one line before training). TensorBoard points come
+    every ``summary_steps`` steps, by default :func:`summary_every` of the run's length, and at
+    the final step. Checkpoints come every ``save_model_secs`` seconds or ``save_model_steps``
+    steps (seconds win when both are given, as in ``mox.run``), by default every
+    :data:`DEFAULT_SAVE_MODEL_SECS` seconds, and at the final step.
+
+    With ``checkpoint`` (and no checkpoint in ``log_dir`` yet) the run fine-tunes: logits
+    trained for another number of classes are left out of the warm start, the recipe's rate is
+    scaled by its ``fine_tune_rate``, and ``freeze_backbone_epochs`` epochs train the head
+    alone. ``eval_data`` (a folder like ``data_path``) or ``val_split`` (a share of
+    ``data_path``'s class folders) validates every ``eval_every`` epochs, keeps the best model
+    in ``log_dir/best`` and, with ``early_stop`` evaluations without improvement, stops.
     """
     if not log_dir:
         raise ValueError("--log-dir is required: the folder for checkpoints and summaries")
     for option, value in (("--summary-every", summary_steps),
                           ("--save-model-secs", save_model_secs),
-                          ("--save-model-steps", save_model_steps)):
+                          ("--save-model-steps", save_model_steps),
+                          ("--early-stop", early_stop)):
         if value is not None and value < 1:
             raise ValueError(f"{option} must be at least 1, got {value}")
+    if eval_data and val_split is not None:
+        raise ValueError("give the validation data with --eval-data or --val-split, not both")
     if save_model_secs is None and save_model_steps is None:
         save_model_secs = DEFAULT_SAVE_MODEL_SECS
-    job_setup.check_number("--weight-decay", weight_decay, zero=True)
+    if weight_decay is not None:
+        job_setup.check_number("--weight-decay", weight_decay, zero=True)
     if learning_rate is not None:
         job_setup.check_number("--learning-rate", learning_rate)
+    job_setup.check_number("--freeze-backbone-epochs", freeze_backbone_epochs, zero=True)
+    job_setup.check_number("--eval-every", eval_every)
+    if early_stop is not None and not (eval_data or val_split is not None):
+        raise ValueError("--early-stop needs validation data: add --eval-data DIR or "
+                         "--val-split 0.1")
     job_setup.show_info_logs()
-    if checkpoint:
-        from mox_core.executor.checkpoints import resolve_checkpoint  # loads TensorFlow
-
-        checkpoint = resolve_checkpoint(checkpoint, "--checkpoint")
     net = job_setup.network(net)
     kept = artifacts.read(artifacts.absolute(log_dir), "--log-dir")
     if kept is not None and kept.net and kept.net != net:
         raise ValueError(f"--log-dir {log_dir!r} holds a {kept.net!r} model; resume it with "
                          f"--net {kept.net} or train {net!r} into a new --log-dir")
+    from mox_core.executor.checkpoints import resolve_checkpoint, resume_point  # loads TF
+
+    fine_tuning = bool(checkpoint) and resume_point(log_dir) is None
+    if checkpoint:
+        checkpoint = resolve_checkpoint(checkpoint, "--checkpoint")
+    if freeze_backbone_epochs and not fine_tuning:
+        raise ValueError("--freeze-backbone-epochs freezes a pretrained network: give the "
+                         "--checkpoint to fine-tune from (into a --log-dir without checkpoints)")
+    recipe = recipes.for_network(net)
+    if image_size is None and (kept is None or not kept.image_size):
+        image_size = recipe.image_size
     size = job_setup.image_size(net, image_size, kept)
     source = data.locate(data_path, "train", follow_symlinks)
     if kept is not None:
         data.check_same_labels(source, kept.labels, kept.labels_path)
+    parts = data.validation_split(source, val_split) if val_split is not None else None
 
     def open_dataset(per_device: int) -> Any:
         return data.open_dataset(
             source, batch_size=per_device * job_setup.towers(), image_size=size, training=True,
             augmentation_fn=augmentation(net, ModeKeys.TRAIN, size),
-            labels_path=kept.labels_path if kept else None, skip_corrupt=skip_corrupt)
+            labels_path=kept.labels_path if kept else None, skip_corrupt=skip_corrupt,
+            part=("training part", parts["train"]) if parts else None)
 
-    dataset, per_device = job_setup.open_fitted(open_dataset, batch_size,
+    dataset, per_device = job_setup.open_fitted(open_dataset, batch_size or recipe.batch_size,
                                                 every_sample_once=False)
     samples = data.num_samples(dataset)
     global_batch = per_device * job_setup.towers()
     labels = kept.labels if kept else _labels_of(dataset, source)
-    if max_steps is None:
-        if epochs < 1:
-            raise ValueError(f"--epochs must be at least 1, got {epochs}")
-        max_steps = epochs * math.ceil(samples / global_batch)
-    if max_steps < 1:
-        raise ValueError(f"--max-steps must be at least 1, got {max_steps}")
+    plan = recipes.plan(net, recipe, num_samples=samples, global_batch=global_batch,
+                        image_size=size, max_steps=max_steps, epochs=epochs,
+                        optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
+                        weight_decay=weight_decay, label_smoothing=label_smoothing,
+                        warmup_epochs=warmup_epochs, fine_tuning=fine_tuning)
+    max_steps = plan.total_steps
     if summary_steps is None:
         summary_steps = summary_every(max_steps)
-    optimizer_fn = _optimizer_fn(optimizer, learning_rate, lr_strategy, samples, global_batch)
+    logits_pattern = get_model_meta(net).default_logits_pattern
+    head_first = None
+    if freeze_backbone_epochs:
+        head_first = (logits_pattern, round(freeze_backbone_epochs * plan.steps_per_epoch))
+    optimizer_fn = _optimizer_fn(plan, lr_strategy, samples, head_first)
+    import tensorflow.compat.v1 as tf  # job_setup.show_info_logs has loaded it
+
+    tf.logging.info("%s", plan.describe() if lr_strategy is None else
+                    f"{plan.describe()}; learning rate by --lr-strategy {lr_strategy!r} instead")
     info = artifacts.ModelInfo(net, size, labels, artifacts.absolute(log_dir))
     info.write()
+    validation = _validation(net, size, labels, info, source, eval_data, parts, global_batch,
+                             samples, eval_every, early_stop, skip_corrupt, follow_symlinks)
+    exclude = (_foreign_logits_excluded(checkpoint, logits_pattern, len(labels))
+               if fine_tuning else None)
     from mox_core.commands.progress import TrainingProgress  # a session hook: TensorFlow
 
     hook = TrainingProgress(max_steps, global_batch, progress)
+    model_fn = make_model_fn(net, len(labels), size, plan.weight_decay, hooks=[hook],
+                             label_smoothing=plan.label_smoothing,
+                             chance_watch=(log_every, plan.warmup_steps),
+                             validation_hooks=validation.hooks if validation else None)
+
+    def input_fn(mode: str) -> Any:
+        if mode == ModeKeys.EVAL:
+            return validation.dataset.as_tf_dataset(["image", "label"])
+        return dataset.get(["image", "label"])
+
     try:
-        return mox.run(
-            input_fn=job_setup.input_fn(dataset, ["image", "label"]),
-            model_fn=make_model_fn(net, len(labels), size, weight_decay, hooks=[hook]),
-            optimizer_fn=optimizer_fn, run_mode=ModeKeys.TRAIN, batch_size=global_batch,
-            auto_batch=False, log_dir=log_dir, max_number_of_steps=max_steps,
-            checkpoint_path=checkpoint, log_every_n_steps=log_every,
-            save_summary_steps=summary_steps, save_model_secs=save_model_secs,
-            save_model_steps=save_model_steps)
+        with _flag_value("checkpoint_exclude_patterns", exclude):
+            metrics = mox.run(
+                input_fn=input_fn, model_fn=model_fn, optimizer_fn=optimizer_fn,
+                run_mode=ModeKeys.TRAIN, inter_mode=ModeKeys.EVAL if validation else None,
+                batch_size=global_batch, auto_batch=False, log_dir=log_dir,
+                max_number_of_steps=max_steps, checkpoint_path=checkpoint,
+                log_every_n_steps=log_every, save_summary_steps=summary_steps,
+                save_model_secs=save_model_secs, save_model_steps=save_model_steps)
     finally:
         hook.close()  # a run ending with an error calls no hook's end: the bar ends here
+    if validation is not None:
+        validation.report()
+    return metrics
+
+
+def _foreign_logits_excluded(checkpoint: str, logits_pattern: str, num_classes: int) -> str | None:
+    """The ``checkpoint_exclude_patterns`` of a fine-tuning run: the logits pattern added to
+    the flag's value when the checkpoint's logits are for another number of classes."""
+    import tensorflow.compat.v1 as tf
+
+    from mox_core.commands.fine_tune import foreign_logits
+    from mox_core.flags import get_flag
+
+    left_out = foreign_logits(checkpoint, logits_pattern, num_classes)
+    if not left_out:
+        return None
+    tf.logging.warning("Fine-tuning from %s: its logits are for another number of classes than "
+                       "the %d here; left out of the warm start and trained from scratch: %s",
+                       checkpoint, num_classes, ", ".join(left_out))
+    given = get_flag("checkpoint_exclude_patterns")
+    return f"{given},{logits_pattern}" if given else logits_pattern
+
+
+@contextlib.contextmanager
+def _flag_value(name: str, value: Any) -> Iterator[None]:
+    """Run flag ``name`` set to ``value`` (``None``: unchanged) inside the block only."""
+    from mox_core.flags import get_flag, set_flag
+
+    if value is None:
+        yield
+        return
+    before = get_flag(name)
+    set_flag(name, value)
+    try:
+        yield
+    finally:
+        set_flag(name, before)
+
+
+class _Validation:
+    """The validation data of a run and its :class:`~mox_core.executor.BestModelHook`."""
+
+    def __init__(self, dataset: Any, samples: int, best: artifacts.ModelInfo, make_hook) -> None:
+        self.dataset, self.samples, self.best, self._make_hook = dataset, samples, best, make_hook
+        self.hook: Any = None
+
+    def hooks(self, monitor_info: dict) -> list:
+        self.hook = self._make_hook(monitor_info)
+        return [self.hook]
+
+    def report(self) -> None:
+        hook = self.hook
+        if hook is None or hook.best_step is None:
+            return
+        print(f"best validation accuracy: {hook.best:.3f} at step {hook.best_step} "
+              f"({self.samples} images); that model is in {self.best.folder}")
+        if hook.stopped_at is not None:
+            print(f"stopped early at step {hook.stopped_at}: no improvement for "
+                  f"{hook.patience} evaluations")
+
+
+def _validation(net: str, size: int, labels: list[str], info: artifacts.ModelInfo,
+                source: data.DataSource, eval_data: str | None,
+                parts: dict[str, list[str]] | None, global_batch: int, train_samples: int,
+                eval_every: float, early_stop: int | None, skip_corrupt: bool,
+                follow_symlinks: bool) -> _Validation | None:
+    """The validation of a run with ``--eval-data`` or ``--val-split`` (else ``None``)."""
+    if not eval_data and parts is None:
+        return None
+    if eval_data:
+        held = data.locate(eval_data, "eval", follow_symlinks)
+        data.check_same_labels(held, labels, info.labels_path)
+    else:
+        held = source
+    dataset = data.open_dataset(
+        held, batch_size=global_batch, image_size=size, training=False, num_epochs=1,
+        augmentation_fn=augmentation(net, ModeKeys.EVAL, size), labels_path=info.labels_path,
+        skip_corrupt=skip_corrupt,
+        part=("validation part", parts["validation"]) if parts else None)
+    samples = data.num_samples(dataset)
+    best = artifacts.ModelInfo(net, size, labels, f"{info.folder.rstrip('/')}/best")
+    best.write()
+    from mox_core.executor import BestModelHook
+
+    def make_hook(monitor_info: dict) -> Any:
+        return BestModelHook(monitor_info, "accuracy", global_batch, train_samples, samples,
+                             best_dir=best.folder,
+                             summary_dir=f"{info.folder.rstrip('/')}/validation",
+                             evaluate_every_n_epochs=eval_every, patience=early_stop)
+
+    return _Validation(dataset, samples, best, make_hook)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -167,7 +318,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                     weight_decay=args.weight_decay, log_every=args.log_every,
                     progress=not args.quiet, skip_corrupt=args.skip_corrupt,
                     summary_steps=args.summary_every, follow_symlinks=args.follow_symlinks,
-                    save_model_secs=args.save_model_secs, save_model_steps=args.save_model_steps)
+                    save_model_secs=args.save_model_secs, save_model_steps=args.save_model_steps,
+                    schedule=args.schedule, label_smoothing=args.label_smoothing,
+                    warmup_epochs=args.warmup_epochs,
+                    freeze_backbone_epochs=args.freeze_backbone_epochs,
+                    eval_data=args.eval_data, val_split=args.val_split,
+                    eval_every=args.eval_every, early_stop=args.early_stop)
     job_setup.print_metrics(metrics)
     print(f"checkpoints and TensorBoard summaries: {args.log_dir}")
     return 0
@@ -179,24 +335,51 @@ def register(sub: Any) -> None:
                                  cmd_train, net_required=True)
     p.add_argument("--log-dir", required=True, metavar="DIR",
                    help="checkpoints, TensorBoard summaries, labels.txt; training resumes here")
-    p.add_argument("--max-steps", type=int, default=None, metavar="N",
-                   help=f"training steps (default: --epochs epochs, {DEFAULT_EPOCHS})")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, metavar="E",
-                   help="epochs to train when --max-steps is not given")
-    p.add_argument("--batch-size", type=int, default=32, metavar="B",
-                   help="images per step and device (default 32)")
-    p.add_argument("--optimizer", default="momentum", metavar="NAME",
-                   help="registered optimizer (default momentum, with momentum 0.9)")
-    rate = p.add_mutually_exclusive_group()
+    recipe = p.add_argument_group(
+        "training recipe", "each network has a recipe (`mox nets NAME` shows it, mox train "
+        "prints the one it uses); these options override it")
+    recipe.add_argument("--max-steps", type=int, default=None, metavar="N",
+                        help="training steps (default: the recipe's epochs)")
+    recipe.add_argument("--epochs", type=int, default=None, metavar="E",
+                        help="epochs to train when --max-steps is not given")
+    recipe.add_argument("--batch-size", type=int, default=None, metavar="B",
+                        help="images per step and device")
+    recipe.add_argument("--optimizer", default=None, metavar="NAME",
+                        help="registered optimizer (`mox optimizers`); without "
+                             "--learning-rate it gets its standard rate")
+    rate = recipe.add_mutually_exclusive_group()
     rate.add_argument("--learning-rate", type=float, default=None, metavar="X",
-                      help="constant learning rate (default 0.01; adam and rmsprop 0.001)")
+                      help="peak learning rate, used as given (the recipe's is scaled to the "
+                           "batch); the schedule still applies")
     rate.add_argument("--lr-strategy", default=None, metavar="S",
-                      help="piecewise learning rate by epoch, e.g. '1:0.01->0.1,10:0.1,20:0.01'")
-    p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="warm-start from this checkpoint (when --log-dir has none yet); "
-                        "add --checkpoint_exclude_patterns=logits for new classes")
-    p.add_argument("--weight-decay", type=float, default=0.0001, metavar="W",
-                   help="L2 weight decay of the network (default 0.0001)")
+                      help="piecewise learning rate by epoch instead of the schedule, e.g. "
+                           "'1:0.01->0.1,10:0.1,20:0.01'")
+    recipe.add_argument("--schedule", choices=recipes.SCHEDULES, default=None,
+                        help="how the rate falls after warm-up")
+    recipe.add_argument("--warmup-epochs", type=float, default=None, metavar="E",
+                        help="epochs of linear warm-up (at most a fifth of the run)")
+    recipe.add_argument("--weight-decay", type=float, default=None, metavar="W",
+                        help="L2 weight decay of the network")
+    recipe.add_argument("--label-smoothing", type=float, default=None, metavar="S",
+                        help="share of each target spread over the other classes")
+    tune = p.add_argument_group("fine-tuning")
+    tune.add_argument("--checkpoint", default=None, metavar="PATH",
+                      help="fine-tune from this checkpoint (a TF-Slim or mox checkpoint; when "
+                           "--log-dir has none yet): logits for another number of classes are "
+                           "left out, and the recipe's rate is lowered")
+    tune.add_argument("--freeze-backbone-epochs", type=float, default=0.0, metavar="E",
+                      help="with --checkpoint, train only the logits for the first E epochs")
+    check = p.add_argument_group("validation while training")
+    check.add_argument("--eval-data", default=None, metavar="PATH",
+                       help="held-out data (like --data) to evaluate on while training; the "
+                            "best model is kept in LOG_DIR/best")
+    check.add_argument("--val-split", type=float, default=None, metavar="SHARE",
+                       help="hold out this share of --data's class folders instead "
+                            "(stratified, the same images every run), e.g. 0.1")
+    check.add_argument("--eval-every", type=float, default=1.0, metavar="E",
+                       help="evaluate every E epochs (default 1)")
+    check.add_argument("--early-stop", type=int, default=None, metavar="PATIENCE",
+                       help="stop after PATIENCE evaluations without a better accuracy")
     p.add_argument("--log-every", type=int, default=10, metavar="N",
                    help="log a step line every N steps (default 10)")
     p.add_argument("--summary-every", type=int, default=None, metavar="N",

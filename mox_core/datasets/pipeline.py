@@ -218,6 +218,27 @@ class ImageDatasetBase:
         tensors = [outputs[key] for key in wanted]
         return tensors[0] if single else tensors
 
+    def as_tf_dataset(self, keys: Sequence[str]) -> Any:
+        """The pipeline of :meth:`get` as a ``tf.data.Dataset`` of tuples of ``keys``, for a
+        caller that makes its own iterator: ``mox.run`` restarts such a dataset for each
+        evaluation of its ``inter_mode`` (``input_fn`` returns it for ``ModeKeys.EVAL``).
+        Build it where the graph that reads it is being built, as :meth:`get`."""
+        import tensorflow as tf
+
+        wanted = list(keys)
+        unknown = [key for key in wanted if key not in self.keys]
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; this dataset "
+                             f"has {', '.join(self.keys)}")
+        graph = tf.compat.v1.get_default_graph()
+        with tf.name_scope("mox_dataset") as scope, tf.device("/cpu:0"):
+            dataset = self._pipeline().map(lambda element: tuple(element[k] for k in wanted))
+        from mox_core import errors
+
+        errors.add_explainer(graph, _UndecodedImageFinder(self, scope))
+        self._watch(graph, scope)
+        return dataset
+
     def find_undecodable(self, limit: int = 10, max_seconds: float | None = 300.0) -> DecodeScan:
         """Try to decode every image of one epoch, in reading order, and name those that fail.
 
@@ -260,6 +281,9 @@ class ImageDatasetBase:
     # -- the pipeline --------------------------------------------------------------------------
 
     def _build(self) -> dict:
+        return self._iterate(self._pipeline())
+
+    def _pipeline(self) -> Any:
         import tensorflow as tf
 
         dataset = self._decode_stage(self._elements(self.shuffle)).repeat(self.num_epochs)
@@ -276,7 +300,7 @@ class ImageDatasetBase:
             options = tf.data.Options()
             options.threading.private_threadpool_size = self.private_num_threads
             dataset = dataset.with_options(options)
-        return self._iterate(dataset)
+        return dataset
 
     def _public(self, element: dict) -> dict:
         """The keys ``get`` answers, with the label one-hot when asked for."""

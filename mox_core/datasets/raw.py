@@ -21,6 +21,7 @@ inside ``base_dir`` work as before.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -162,6 +163,18 @@ class ImageClassificationRawMetadata:
             parts.append(f"{logs.first_few(linked)} are symbolic links leading out of the "
                          f"dataset folder, not followed (pass follow_symlinks=True to read them)")
         raise ValueError("; ".join(parts))
+
+    def subset(self, files: list[str], what: str) -> ImageClassificationRawMetadata:
+        """This dataset restricted to ``files`` (paths relative to ``base_dir``, as in
+        ``samples``), with the same classes and labels; ``what`` names the part in the log
+        (e.g. "validation part"). Its ``total_num_samples`` counts only those files."""
+        kept = set(files)
+        part = copy.copy(self)
+        part.samples = [sample for sample in self.samples if sample[0] in kept]
+        part.unreadable = [entry for entry in self.unreadable if entry[0] in kept]
+        logs.info("%s of %s: %d of its %d samples", what, self.base_dir, len(part.samples),
+                  len(self.samples))
+        return part
 
     @property
     def total_num_samples(self) -> int:

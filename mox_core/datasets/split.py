@@ -61,6 +61,26 @@ def _counts(total: int, ratios: list[float]) -> list[int]:
     return counts
 
 
+def stratified_parts(samples: list[tuple[str, int]], spec: dict[str, float],
+                     seed: int = 0) -> dict[str, list[str]]:
+    """The files of each part of ``spec`` (part name -> ratio), from ``(file, label)``
+    ``samples``: each class's files, sorted, shuffled with ``seed`` and cut by the ratios
+    (:func:`_counts`), so the same samples and seed always give the same parts."""
+    by_class: dict[int, list[str]] = {}
+    for relative, label in samples:
+        by_class.setdefault(label, []).append(relative)
+    chosen: dict[str, list[str]] = {part: [] for part in spec}
+    rng = random.Random(seed)
+    for label in sorted(by_class):
+        files = sorted(by_class[label])
+        rng.shuffle(files)
+        start = 0
+        for part, count in zip(spec, _counts(len(files), list(spec.values()))):
+            chosen[part].extend(files[start:start + count])
+            start += count
+    return chosen
+
+
 def split_image_classification_dataset(split_spec: dict[str, float], src_dir: str, dst_dir: str,
                                        overwrite: bool = False, seed: int = 0,
                                        labels_filename: str = "labels.txt") -> dict[str, int]:
@@ -87,18 +107,7 @@ def split_image_classification_dataset(split_spec: dict[str, float], src_dir: st
                 raise ValueError(f"split part folder {target!r} already holds files; pass "
                                  f"overwrite=True to replace it, or choose another dst_dir")
             mox_file.remove(target, recursive=True)
-    by_class: dict[int, list[str]] = {}
-    for relative, label in meta.samples:
-        by_class.setdefault(label, []).append(relative)
-    chosen: dict[str, list[str]] = {part: [] for part in parts}
-    rng = random.Random(seed)
-    for label in sorted(by_class):
-        files = sorted(by_class[label])
-        rng.shuffle(files)
-        start = 0
-        for part, count in zip(parts, _counts(len(files), [spec[p] for p in parts])):
-            chosen[part].extend(files[start:start + count])
-            start += count
+    chosen = stratified_parts(meta.samples, spec, seed)
     for part in parts:
         target = fs.join(dst_dir, part)
         mox_file.copy_parallel(src_dir, target, file_list=chosen[part])

@@ -8,6 +8,7 @@ hooks are MoXing's session hooks. The run flags and mode constants live here too
 from mox_core.constants import ExportKeys, ModeKeys
 from mox_core.executor.hooks import (
     AggregativeSessionRunHook,
+    BestModelHook,
     EarlyStoppingHook,
     FeedSessionRunHook,
     LogEvaluationMetricHook,
@@ -20,6 +21,7 @@ from mox_core.flags import get_flag, set_flag
 
 __all__ = [
     "AggregativeSessionRunHook",
+    "BestModelHook",
     "EarlyStoppingHook",
     "ExportKeys",
     "ExportSpec",

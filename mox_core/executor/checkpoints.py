@@ -110,18 +110,26 @@ def select(names: list[str], include: str | None, exclude: str | None,
     ]
 
 
+#: the graph collection of the training optimizers' own variables (the executor fills it)
+OPTIMIZER_VARIABLES = "mox_optimizer_variables"
+
+
 def warm_start_saver(checkpoint: str, include: str | None, exclude: str | None):
     """A ``Saver`` restoring the current graph's variables that ``checkpoint`` holds.
 
-    The global step is never restored (fine-tuning starts counting at 0) and neither are
-    variables the patterns leave out or the checkpoint lacks (optimizer slots, new layers): those
-    keep their initial values and are listed in the log. A variable whose shape differs from the
+    The global step is never restored (fine-tuning starts counting at 0), nor the optimizers'
+    own variables (:data:`OPTIMIZER_VARIABLES`: momentum, Adam's moments, as TF-Slim's
+    fine-tuning restores the model alone: the last run's momentum would push the new one),
+    nor variables the patterns leave out or the checkpoint lacks (new layers): those keep their
+    initial values and are listed in the log. A variable whose shape differs from the
     checkpoint's is an error that names it and suggests ``checkpoint_exclude_patterns``.
     """
     in_checkpoint = dict(tf.train.list_variables(checkpoint))
     variables = {v.op.name: v for v in tf.global_variables()}
     global_step = tf.train.get_global_step()
-    skip = {global_step.op.name} if global_step is not None else set()
+    skip = {v.op.name for v in tf.get_collection(OPTIMIZER_VARIABLES)}
+    if global_step is not None:
+        skip.add(global_step.op.name)
     wanted = select([n for n in variables if n not in skip], include, exclude,
                     "checkpoint_include_patterns", "checkpoint_exclude_patterns")
     restore, missing = [], []

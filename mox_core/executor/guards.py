@@ -17,7 +17,8 @@ save: the chief's checkpoint saver calls it first, and it stops the run instead 
 variables that are not finite.
 
 A check is any object with ``observe(step, losses)`` (:class:`LossCheck`); a check that only
-warns logs and returns. :func:`default_checks` lists the checks a run gets: a new guard (a loss
+warns logs and returns (:class:`StuckAtChance`, which a classifier's model_fn adds with
+:class:`ChanceLevelWatch`: only it knows the number of classes). :func:`default_checks` lists the checks a run gets: a new guard (a loss
 stuck at chance level, a loss that explodes) is one class here and one line there.
 """
 
@@ -29,6 +30,7 @@ from typing import Protocol
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from mox_core.executor.hooks import AggregativeSessionRunHook
 from mox_core.executor.specs import ModelSpec
 
 #: what every stop for a number that is not finite says to try
@@ -75,6 +77,45 @@ class FiniteLoss:
             before = f"the last finite value was {float(last[index]):.6g}, at global step {last_step}"
         raise TrainingStopped(f"training stopped at global step {step}: {which} is "
                               f"{float(losses[index])} ({before}). {ADVICE}", step)
+
+
+class StuckAtChance:
+    """Warns once when the loss has stayed at chance level -- the cross-entropy of a uniform
+    guess over ``num_classes`` classes, ln(K) -- for ``intervals`` intervals of ``every``
+    steps in a row after ``start_step`` (a warm-up): the network predicts nothing, however
+    long it trains. A model_fn that knows its number of classes adds it with
+    :class:`ChanceLevelWatch`."""
+
+    def __init__(self, num_classes: int, every: int, intervals: int = 5,
+                 start_step: int = 0, tolerance: float = 0.02) -> None:
+        if num_classes < 2:
+            raise ValueError(f"StuckAtChance needs at least 2 classes, got {num_classes}")
+        self.chance = float(np.log(num_classes))
+        self.num_classes = num_classes
+        self.every, self.intervals = max(1, every), max(1, intervals)
+        self.start_step, self.tolerance = start_step, tolerance
+        self.window: list[float] = []
+        self.stuck = 0
+        self.warned = False
+
+    def observe(self, step: int, losses: np.ndarray) -> None:
+        if self.warned or step < self.start_step:
+            return
+        self.window.append(float(losses[0]))
+        if len(self.window) < self.every:
+            return
+        mean = float(np.mean(self.window))
+        self.window = []
+        self.stuck = self.stuck + 1 if abs(mean - self.chance) <= self.tolerance * self.chance \
+            else 0
+        if self.stuck >= self.intervals:
+            self.warned = True
+            tf.logging.warning(
+                "The loss has stayed at %.3f, chance level for %d classes (ln %d = %.3f), for "
+                "the last %d steps (to global step %d): the network is not learning. Lower the "
+                "learning rate, try another optimizer (adam), and check that each image's label "
+                "is right.", mean, self.num_classes, self.num_classes, self.chance,
+                self.every * self.intervals, step)
 
 
 def default_checks() -> list[LossCheck]:
@@ -131,3 +172,24 @@ class FiniteVariables(tf.train.CheckpointSaverListener):
             f"training stopped at global step {global_step_value}: the model's variables "
             f"{named} hold NaN or infinite values (the last update overflowed although its "
             f"loss was finite, or they were restored so). {ADVICE}", int(global_step_value))
+
+
+class ChanceLevelWatch(AggregativeSessionRunHook):
+    """A ``ModelSpec`` hook running :class:`StuckAtChance` on ``loss`` (a classifier's
+    cross-entropy, without regularization) of ``num_classes`` classes; fetched with each
+    training step."""
+
+    def __init__(self, loss: tf.Tensor, num_classes: int, every: int, intervals: int = 5,
+                 start_step: int = 0) -> None:
+        self.check = StuckAtChance(num_classes, every, intervals, start_step)
+        self._loss = loss
+
+    def begin(self) -> None:
+        self._step = tf.train.get_global_step()
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs({"step": self._step, "loss": self._loss})
+
+    def after_run(self, run_context, run_values):
+        results = run_values.results
+        self.check.observe(int(results["step"]), np.atleast_1d(results["loss"]))

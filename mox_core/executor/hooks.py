@@ -226,3 +226,101 @@ class PlateauLREarlyStoppingHook(_MonitorMixin, _InterModeEvaluationHook):
         self.wait = 0
         tf.logging.info("%s %s on a plateau; learning rate now %g", self.prefix, self.monitor,
                         new_lr)
+
+
+
+class BestModelHook(_MonitorMixin, _InterModeEvaluationHook):
+    """Validation while training: every ``evaluate_every_n_epochs`` epochs, evaluates on the
+    inter-mode data, writes the values to TensorBoard (``summary_dir``), and saves the model
+    whenever ``monitor`` improves into ``best_dir`` (one checkpoint, the best so far, with a
+    ``best.json`` naming its global step and values); with ``patience``, stops training after
+    that many evaluations without improvement (``EarlyStoppingHook``'s rule).
+
+    Each evaluation reads the inter-mode input to its end (``mox.run`` restarts it every
+    time), so its dataset must end: one epoch. ``monitor_info`` may hold a ``"count"`` tensor,
+    the examples of each batch: the other values are weighted by it, so a short last batch
+    counts for what it holds (``count`` itself is not reported). Evaluations are named by the
+    global step of the model they measured.
+    """
+
+    def __init__(self, monitor_info, monitor, batch_size, samples_in_train, samples_in_eval,
+                 best_dir, summary_dir=None, evaluate_every_n_epochs=1, min_delta=0.0,
+                 patience=None, prefix="[Validation]", mode="auto") -> None:
+        super().__init__(monitor_info, batch_size, samples_in_train, samples_in_eval,
+                         evaluate_every_n_epochs, prefix)
+        self._init_monitor(monitor, min_delta, 1 if patience is None else patience, mode)
+        self.early_stop = patience is not None
+        self.best_dir = best_dir
+        self.summary_dir = summary_dir
+        self.best_step: int | None = None
+        self.stopped_at: int | None = None
+
+    def begin(self) -> None:
+        self._global_step = tf.train.get_global_step()
+        self._saver = tf.train.Saver(max_to_keep=1, name="best_model_saver")
+        self._writer = (tf.summary.FileWriterCache.get(self.summary_dir)
+                        if self.summary_dir else None)
+
+    def after_run(self, run_context, run_values):
+        self._local_step += 1
+        if self._local_step % self.steps_per_evaluation:
+            return
+        session = run_context.session
+        step = int(session.run(self._global_step))
+        values = self._evaluate(session)
+        if values is None:
+            tf.logging.warning("%s step: %d: the validation data gave nothing to evaluate on",
+                               self.prefix, step)
+            return
+        self.history.append(values)
+        if self._writer is not None:
+            self._writer.add_summary(tf.Summary(value=[
+                tf.Summary.Value(tag=name, simple_value=value) for name, value in values.items()
+            ]), step)
+            self._writer.flush()
+        improved = self._improved(values[self.monitor])
+        tf.logging.info("%s step: %d %s%s", self.prefix, step,
+                        " ".join(f"{name}: {value:.3f}" for name, value in values.items()),
+                        " (best so far)" if improved else "")
+        if improved:
+            self._save_best(session, step, values)
+        elif self.early_stop and self.wait >= self.patience:
+            tf.logging.info("%s %s did not improve for %d evaluations; stopping at step %d "
+                            "(the best model, of step %d, is in %s)", self.prefix, self.monitor,
+                            self.wait, step, self.best_step, self.best_dir)
+            self.stopped_at = step
+            run_context.request_stop()
+
+    def end(self, session) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def _evaluate(self, session) -> dict[str, float] | None:
+        if self.inter_initializers:
+            session.run(self.inter_initializers)
+        sums = {name: 0.0 for name in self.monitor_info if name != "count"}
+        total = 0.0
+        while True:
+            try:
+                values = session.run(self.monitor_info)
+            except tf.errors.OutOfRangeError:
+                break
+            weight = float(np.sum(values.pop("count"))) if "count" in values else 1.0
+            total += weight
+            for name, value in values.items():
+                sums[name] += float(np.mean(value)) * weight
+        if not total:
+            return None
+        return {name: value / total for name, value in sums.items()}
+
+    def _save_best(self, session, step: int, values: dict[str, float]) -> None:
+        import json
+
+        from mox_core.file.atomic import write_atomically
+
+        prefix = self._saver.save(session, f"{self.best_dir.rstrip('/')}/model.ckpt",
+                                  global_step=step, latest_filename="checkpoint")
+        write_atomically(f"{self.best_dir.rstrip('/')}/best.json", json.dumps(
+            {"global_step": step, "monitor": self.monitor, **values}, indent=2) + "\n")
+        self.best_step = step
+        tf.logging.info("%s saved the best model so far to %s", self.prefix, prefix)

@@ -94,8 +94,11 @@ def train_op(config: RunConfig, specs: list[ModelSpec], global_step,
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS,
                                    scope="tower_0/" if len(specs) > 1 else None)
     if sync is not None:
-        return sync.train_step(updates, update_ops)
+        step = sync.train_step(updates, update_ops)
+        _note_optimizer_variables(updates)
+        return step
     applies = [optimizer.apply_gradients(grads_and_vars) for optimizer, grads_and_vars in updates]
+    _note_optimizer_variables(updates)
     # The global-step read that TensorFlow's step hooks fetch with each step (summaries,
     # checkpoints) happens before the increment, as tf.estimator orders it; unordered, a hook
     # reads the old or the new value by chance and its every-n steps shift by one at random.
@@ -103,3 +106,11 @@ def train_op(config: RunConfig, specs: list[ModelSpec], global_step,
     with tf.control_dependencies(applies + update_ops + [read]):
         new_step = global_step.assign_add(1)
     return tf.identity(new_step - 1, name="mox_step")
+
+
+def _note_optimizer_variables(updates: list[tuple]) -> None:
+    """Put the optimizers' own variables (slots such as momentum, Adam's moments and powers)
+    in :data:`checkpoints.OPTIMIZER_VARIABLES`, which a warm start leaves alone."""
+    for optimizer, _ in updates:
+        for variable in optimizer.variables():
+            tf.add_to_collection(checkpoints.OPTIMIZER_VARIABLES, variable)
