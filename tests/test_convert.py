@@ -171,7 +171,7 @@ def test_mox_convert_command_with_a_progress_bar(src, tmp_path):
                      "0.2", "--name", "flowers")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("train: 12 records, validation: 3 records")
-    assert f"Converting {src}: 100% |" in result.stderr and "15/15" in result.stderr
+    assert f"Converting {src}: 100%|" in result.stderr and "15/15" in result.stderr
     assert len(list(dst.glob("flowers_*_0000?-of-00002.tfrecord"))) == 4
     failed = mox_cli("convert", str(tmp_path / "missing"), str(dst))
     assert failed.returncode == 2

@@ -50,7 +50,7 @@ from mox_core.datasets.images import (
     sniff_format,
 )
 from mox_core.datasets.labels import format_labels
-from mox_core.datasets.progress import ProgressBar
+from mox_core.datasets.progress import progress_bar
 from mox_core.datasets.raw import ImageClassificationRawMetadata
 from mox_core.file.atomic import publish_folder
 
@@ -250,7 +250,7 @@ def _write_shards(meta: ImageClassificationRawMetadata, src_dir: str, dst_dir: s
                         meta.labels_list[label])
 
     total = sum(len(s) for s in splits.values())
-    with ProgressBar(total, f"Converting {src_dir}", enabled=progress) as bar, \
+    with progress_bar(total, f"Converting {src_dir}", enabled=progress) as bar, \
             ThreadPoolExecutor(max_workers=num_threads) as pool:
         for split, samples in splits.items():
             shards = num_shards or max(1, math.ceil(
