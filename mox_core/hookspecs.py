@@ -78,7 +78,10 @@ def mox_networks():
     ``"package.module:attribute"``, ``default_image_size`` a positive int,
     ``default_labels_offset`` an int >= 0, ``default_logits_pattern`` a non-empty str,
     ``preprocessing`` ``None`` or a pipeline name, ``arg_scope`` ``None`` or a target).
-    ``mox_core.registry.network_family`` writes the records of a family.
+    ``mox_core.registry.network_family`` writes the records of a family. ``mox train``, ``mox
+    eval`` and ``mox predict`` feed the network through its ``preprocessing`` pipeline, so a
+    network for the command line names one (a core pipeline such as
+    ``lenet_preprocessing``, or the plugin's own).
 
     **How mox calls the targets**: ``get_model_fn`` resolves ``builder`` (and ``arg_scope``)
     when the user picks the network, and calls the builder when the user's
@@ -182,7 +185,10 @@ def mox_datasets():
     **How mox calls the targets**: ``loader(split_name, dataset_dir, **kwargs)`` returns the
     dataset object of one split; ``kwargs`` are the user's (``batch_size``, ``shuffle``,
     ``num_epochs``, ``image_size``, ...), and ``capacity=`` arrives only when the user gives
-    it. ``meta()`` -- or ``meta(dataset_dir=...)`` when it takes that parameter and a folder
+    it; ``mox train/eval --dataset NAME --data DIR`` call it with ``batch_size``, ``shuffle``,
+    ``num_epochs``, ``image_size``, ``augmentation_fn`` and ``skip_corrupt`` (the arguments of
+    mox's image datasets), training on the first split of ``splits_to_sizes`` and evaluating
+    on the second. ``meta()`` -- or ``meta(dataset_dir=...)`` when it takes that parameter and a folder
     is known -- returns the metadata: an object with ``splits_to_sizes`` (``{split: count}``,
     the training split first), ``num_classes`` and ``labels_to_names`` (``{id: name}`` or
     ``None``). The dataset object is what a MoXing script reads from:

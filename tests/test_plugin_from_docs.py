@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mox_core import cli, plugins, testing
+from mox_core.commands import data
 from mox_core.demo import write_shapes_dataset
 
 DISTRIBUTION = "mox-docs-plugin"
@@ -128,3 +129,29 @@ def mox_dataset_readers():
                                              r"'num_readers'\]"):
         testing.check_reader("OnlyKwargs", tmp_dir=str(tmp_path))
     assert plugins.registry("dataset_readers").get("OnlyKwargs").distribution == "fake-reader"
+
+
+def test_mox_train_and_eval_read_a_named_dataset_split_by_split(docs_plugin, shapes, tmp_path,
+                                                              capsys):
+    log_dir = str(tmp_path / "run")
+    assert cli.main(["train", "--net", "docs_pool_net", "--dataset", "docs_shapes", "--data",
+                     shapes, "--log-dir", log_dir, "--max-steps", "2", "--batch-size", "4",
+                     "--quiet"]) == 0
+    assert f"checkpoints and TensorBoard summaries: {log_dir}" in capsys.readouterr().out
+    assert cli.main(["eval", "--dataset", "docs_shapes", "--data", shapes,
+                     "--checkpoint", log_dir, "--batch-size", "4"]) == 0
+    assert "accuracy: " in capsys.readouterr().out
+    assert [data.locate(shapes, command, dataset="docs_shapes").split
+            for command in ("train", "eval")] == ["train", "validation"]
+
+
+def test_an_unknown_named_dataset_or_a_missing_folder_is_one_error_line(docs_plugin, shapes,
+                                                                       tmp_path, capsys):
+    args = ["train", "--net", "docs_pool_net", "--log-dir", str(tmp_path / "run"), "--dataset"]
+    assert cli.main([*args, "docs_shapez", "--data", shapes]) == 2
+    assert capsys.readouterr().err.startswith(
+        "mox: error: unknown dataset 'docs_shapez'. Did you mean: docs_shapes?")
+    assert cli.main([*args, "docs_shapes", "--data", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == (
+        f"mox: error: --data {str(tmp_path / 'nowhere')!r} is not a folder: with --dataset "
+        f"docs_shapes, give the folder that dataset's files are in\n")

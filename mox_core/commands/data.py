@@ -8,7 +8,10 @@ PATH is one of
   :class:`ImageClassificationTFRecordDataset`. In a folder with ``*_train_*`` /
   ``*_validation_*`` shards, training reads the train split and eval / predict the validation
   split;
-* for ``predict`` only, a folder of images without class folders.
+* for ``predict`` only, a folder of images without class folders;
+* with ``--dataset NAME`` (train, eval): the folder of a registered named dataset
+  (``mox_datasets``; ``get_dataset(NAME, split, PATH)``): training reads its first split (the
+  training split), eval its second (validation or test) when it has one.
 
 Images are decoded and resized (nearest neighbour) to the network's input size, then given the
 network's preprocessing pipeline (``augmentation_fn``), as ``mox.run`` input functions do.
@@ -30,7 +33,7 @@ from mox_core.datasets.images import (
 )
 from mox_core.datasets.raw import warn_links_outside
 
-RAW, TFRECORD, IMAGES = "class folders", "TFRecords", "images"
+RAW, TFRECORD, IMAGES, NAMED = "class folders", "TFRecords", "images", "named dataset"
 _SPLIT_OF = {"train": "train", "eval": "validation", "predict": "validation"}
 
 
@@ -44,16 +47,22 @@ class DataSource:
     file_pattern: str | None = None  # TFRecords only
     images: list[str] = dataclasses.field(default_factory=list)  # IMAGES only
     follow_symlinks: bool = False  # also read what links in the folder lead to outside it
+    dataset: str | None = None  # NAMED only: the registered name
+    split: str | None = None  # NAMED only: the split read
 
 
 def _is_pattern(path: str) -> bool:
     return any(ch in os.path.basename(path) for ch in "*?[") or path.endswith(".tfrecord")
 
 
-def locate(path: str, command: str, follow_symlinks: bool = False) -> DataSource:
+def locate(path: str, command: str, follow_symlinks: bool = False,
+           dataset: str | None = None) -> DataSource:
     """What ``--data path`` holds, for ``command`` (train, eval or predict); clear errors for a
     missing path, an empty folder, or images without class folders where labels are needed.
-    ``follow_symlinks`` (``--follow-symlinks``): links leading out of the folder are read too."""
+    ``follow_symlinks`` (``--follow-symlinks``): links leading out of the folder are read too.
+    ``dataset`` (``--dataset``): ``path`` is the folder of that registered named dataset."""
+    if dataset is not None:
+        return _locate_named(path, command, dataset)
     source = _locate(path, command, follow_symlinks)
     source.follow_symlinks = follow_symlinks
     return source
@@ -101,6 +110,20 @@ def _locate(path: str, command: str, follow_symlinks: bool) -> DataSource:
                          f"{CONVERT_THEM}")
     raise ValueError(f"--data {path!r} is empty: it holds no class folders, no .tfrecord files"
                      + (" and no images" if command == "predict" else ""))
+
+
+def _locate_named(path: str, command: str, dataset: str) -> DataSource:
+    """The split of named dataset ``dataset`` that ``command`` reads from folder ``path``."""
+    from mox_core.datasets import get_dataset_meta
+
+    if not path or not fs.isdir(path):
+        raise ValueError(f"--data {path!r} is not a folder: with --dataset {dataset}, give the "
+                         f"folder that dataset's files are in")
+    splits = list(get_dataset_meta(dataset, dataset_dir=path).splits_to_sizes)
+    if not splits:
+        raise ValueError(f"--dataset {dataset!r} has no splits to read")
+    split = splits[0] if command == "train" or len(splits) == 1 else splits[1]
+    return DataSource(path, NAMED, path, dataset=dataset, split=split)
 
 
 def _split_pattern(path: str, records: list[str], command: str) -> str:
@@ -179,6 +202,8 @@ def open_dataset(source: DataSource, *, batch_size: int, image_size: int, traini
                              f"trained on: {exc}") from None
         return datasets.ImageClassificationRawDataset(
             meta, shuffle_buffer_size=256 if training else 0, **common)
+    if source.kind == NAMED:
+        return datasets.get_dataset(source.dataset, source.split, source.base_dir, **common)
     if source.kind == TFRECORD:
         meta = datasets.ImageClassificationTFRecordMetadata(source.base_dir, source.file_pattern)
         return datasets.ImageClassificationTFRecordDataset(

@@ -17,6 +17,9 @@ from mox_core.nets import get_model_meta
 #: the epilog of every job command's help
 FLAGS_NOTE = "Any framework run flag passes through as --flag=value (`mox flags`)."
 
+#: the job commands that read a registered named dataset (``--dataset NAME --data DIR``)
+NAMED_DATASET_COMMANDS = ("train", "eval")
+
 
 def network(net: str | None, info: artifacts.ModelInfo | None = None) -> str:
     """The network to build: ``--net``, else the one the model was trained as."""
@@ -126,8 +129,8 @@ def add_job_parser(sub: Any, name: str, help: str, func: Callable[[argparse.Name
                    *, net_required: bool, data: bool = True) -> argparse.ArgumentParser:
     """Add the job command ``name`` running ``func`` to the ``mox`` subparsers, with the
     framework's run flags and the arguments every job takes: ``--net`` and ``--image-size``,
-    with ``data``: ``--data``, ``--skip-corrupt`` and ``--follow-symlinks``. Returns its parser
-    for the command's own arguments."""
+    with ``data``: ``--data``, ``--skip-corrupt`` and ``--follow-symlinks`` (and ``--dataset``
+    for :data:`NAMED_DATASET_COMMANDS`). Returns its parser for the command's own arguments."""
     parser = sub.add_parser(name, help=help, epilog=FLAGS_NOTE, allow_abbrev=False)
     parser.set_defaults(func=func, framework_flags=True)
     parser.add_argument("--net", required=net_required,
@@ -137,6 +140,11 @@ def add_job_parser(sub: Any, name: str, help: str, func: Callable[[argparse.Name
         parser.add_argument("--data", required=True, metavar="PATH",
                             help="folder of class folders, folder of TFRecords, or a TFRecord "
                                  "file pattern; local or any registered URL (obs://...)")
+        if name in NAMED_DATASET_COMMANDS:
+            parser.add_argument("--dataset", default=None, metavar="NAME",
+                                help="read --data as the folder of this registered named "
+                                     "dataset (e.g. flowers; `mox plugins` lists them): "
+                                     "train reads its training split, eval the next one")
     parser.add_argument("--image-size", type=int, default=None, metavar="N",
                         help="input height and width (default: the trained model's, else the "
                              "network's default size)")

@@ -91,6 +91,7 @@ def mox_networks():
             builder="{package}.network:{network}",
             default_image_size=32,
             default_logits_pattern="{scope}/logits",
+            preprocessing="lenet_preprocessing",  # a pipeline of mox-core
             description="Global average pooling and one dense layer",
         )
     ]

@@ -8,6 +8,7 @@ from mox_core.registry import DatasetReaderSpec, DatasetSpec, FilesystemSpec, Ne
 def mox_networks():
     return [NetworkSpec(name="docs_pool_net", builder="mox_docs_plugin.network:pool_net",
                         default_image_size=28, default_logits_pattern="DocsPoolNet/logits",
+                        preprocessing="lenet_preprocessing",
                         description="Global average pooling and one dense layer")]
 
 
