@@ -5,7 +5,9 @@ accuracy after it."""
 from __future__ import annotations
 
 import io
+import logging
 import re
+import sys
 
 import pytest
 from test_cli_jobs import POOL_NET, POOL_NET_PLUGIN
@@ -52,6 +54,25 @@ def test_a_terminal_gets_the_bar_redrawn_in_place():
     text = terminal.getvalue()
     assert text.startswith("\rConverting:   0%|") and text.endswith("\n")
     assert text.count("\n") == 1 and "3/3 [" in text
+    # this one says it has no size (as some containers' do): tqdm would draw nothing at all
+    assert {len(drawn) for drawn in text.strip().split("\r") if drawn} == {80}
+
+
+def test_on_a_terminal_tensorflow_s_log_lines_print_above_the_bar(monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    logger = logging.getLogger("tensorflow")
+    console = logging.StreamHandler(sys.stderr)  # as TensorFlow's own handler
+    monkeypatch.setattr(logger, "handlers", [console])
+    monkeypatch.setattr(logger, "propagate", False)
+    with progress_bar(2, "Training") as bar:
+        bar.update()
+        logger.warning("step: 1")
+        bar.update()
+    lines = [line.split("\r")[-1] for line in terminal.getvalue().split("\n")]
+    assert "step: 1" in lines  # the bar cleared from its line first, not followed by the text
+    assert lines[-2].startswith("Training: 100%|") and lines[-1] == ""  # then drawn below it
+    assert logger.handlers == [console]
 
 
 def test_a_disabled_bar_writes_nothing():
