@@ -37,23 +37,24 @@ def _summary_folder(folder: str) -> str | None:
 
 def evaluate(data_path: str, checkpoint: str, net: str | None = None, batch_size: int = 32,
              image_size: int | None = None, skip_corrupt: bool = False,
-             follow_symlinks: bool = False) -> dict[str, float]:
+             follow_symlinks: bool = False, dataset: str | None = None) -> dict[str, float]:
     """Loss and accuracy of the checkpoint on ``data_path``: :func:`evaluate_report`'s
     metrics."""
     report, _ = evaluate_report(data_path, checkpoint, net=net, batch_size=batch_size,
                                 image_size=image_size, skip_corrupt=skip_corrupt,
-                                follow_symlinks=follow_symlinks)
+                                follow_symlinks=follow_symlinks, dataset=dataset)
     return report.metrics()
 
 
 def evaluate_report(data_path: str, checkpoint: str, net: str | None = None,
                     batch_size: int = 32, image_size: int | None = None,
-                    skip_corrupt: bool = False, follow_symlinks: bool = False
-                    ) -> tuple[EvalReport, tuple[str, str] | None]:
+                    skip_corrupt: bool = False, follow_symlinks: bool = False,
+                    dataset: str | None = None) -> tuple[EvalReport, tuple[str, str] | None]:
     """The :class:`~mox_core.commands.eval_report.EvalReport` of the checkpoint on
     ``data_path`` (every sample once, in batches of at most the data:
     :func:`job_setup.open_fitted`), and the paths of the ``eval.json`` and confusion matrix PNG
-    written beside the checkpoint (``None`` when its folder is not writable).
+    written beside the checkpoint (``None`` when its folder is not writable). ``dataset``: the
+    registered named dataset ``data_path`` holds (``--dataset``).
 
     Loss and accuracy are also written for TensorBoard to ``eval/`` in the checkpoint's folder
     (mox train's ``--log-dir``), at the checkpoint's step, so they appear in the training
@@ -63,7 +64,7 @@ def evaluate_report(data_path: str, checkpoint: str, net: str | None = None,
     prefix, info = job_setup.checkpoint_info(checkpoint, net)
     net = job_setup.network(net, info)
     size = job_setup.image_size(net, image_size, info)
-    source = data.locate(data_path, "eval", follow_symlinks)
+    source = data.locate(data_path, "eval", follow_symlinks, dataset)
     data.check_same_labels(source, info.labels, info.labels_path)
 
     def open_dataset(per_device: int) -> Any:
@@ -94,7 +95,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report, written = evaluate_report(args.data, args.checkpoint, net=args.net,
                                       batch_size=args.batch_size, image_size=args.image_size,
                                       skip_corrupt=args.skip_corrupt,
-                                      follow_symlinks=args.follow_symlinks)
+                                      follow_symlinks=args.follow_symlinks,
+                                      dataset=args.dataset)
     job_setup.print_metrics(report.metrics())
     print(report.top5_line())
     print("\n".join(report.class_table()))
