@@ -45,7 +45,8 @@ def test_eval_prints_the_report_and_writes_eval_json_and_a_png_beside_the_checkp
     assert cli.main(["eval", "--data", data, "--checkpoint", str(log_dir),
                      "--batch-size", "5"]) == 0
     out = capsys.readouterr().out
-    assert "over 12 samples (3 steps)" in caplog.text
+    # mox.run's own means, weighted by each step's samples, agree with the report's
+    logged = re.search(r"over 12 samples \(3 steps\): loss: (\d+\.\d{3})", caplog.text)
 
     report = json.loads((log_dir / "eval.json").read_text())
     assert report["checkpoint"] == str(log_dir / "model.ckpt-4")
@@ -63,7 +64,7 @@ def test_eval_prints_the_report_and_writes_eval_json_and_a_png_beside_the_checkp
         assert row["recall"] == pytest.approx(matrix[i, i] / 3)
 
     lines = out.splitlines()
-    assert lines[0] == f"loss: {report['loss']:.3f}"
+    assert lines[0] == f"loss: {report['loss']:.3f}" == f"loss: {logged.group(1)}"
     assert lines[1] == f"accuracy: {report['top1']:.3f}"
     assert lines[2] == ("top-5 accuracy: not applicable (4 classes: every class is among the "
                         "top 5)")
@@ -111,9 +112,11 @@ def test_top5_precision_and_recall_of_a_known_confusion_matrix():
     matrix[1, 1] = 2
     matrix[2, 1] = 2  # cat: always taken for a bee, and never predicted itself
     matrix[3, 3] = 4  # eel..gnu: none in the data
-    report = EvalReport("/m/model.ckpt-9", 9, "/data", names, matrix, top_k_hits=11, loss=0.5)
+    report = EvalReport("/m/model.ckpt-9", 9, "/data", names, matrix, top_k_hits=11,
+                        loss_sum=6.0)
 
     assert (report.num_samples, report.top1, report.top5) == (12, 9 / 12, 11 / 12)
+    assert report.loss == 0.5
     assert report.top5_line() == "top-5 accuracy: 0.917"
     assert report.precision()[:4] == [1.0, 2 / 5, None, 1.0]
     assert report.recall() == [3 / 4, 1.0, 0.0, 1.0, None, None, None]
@@ -146,6 +149,8 @@ def test_the_hook_counts_every_tower_s_samples_once_per_step():
                                  tf.constant(labels[rows]))
             tf.add_to_collection(OUTPUTS.format(mode=ModeKeys.EVAL, name="logits"),
                                  tf.constant(logits[rows]))
+            tf.add_to_collection(OUTPUTS.format(mode=ModeKeys.EVAL, name="loss"),
+                                 tf.constant(float(rows.start + 1)))  # each tower's mean loss
         hook = ConfusionHook(7)
         step = tf.no_op()
         with tf.train.MonitoredSession(hooks=[hook]) as session:
@@ -156,6 +161,7 @@ def test_the_hook_counts_every_tower_s_samples_once_per_step():
         expected[true, predicted] += 2
     np.testing.assert_array_equal(hook.matrix, expected)
     assert hook.top_k_hits == 2 * 3  # samples 0, 1 (label 3 runner-up) and 2; not 3
+    assert hook.loss_sum == 2 * (3 * 1.0 + 1 * 4.0)  # each tower's mean times its samples
 
 
 def test_the_pillow_png_colours_each_cell_by_its_share_of_the_true_class():

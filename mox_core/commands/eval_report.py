@@ -33,20 +33,24 @@ UNDEFINED = "n/a"
 
 
 class ConfusionHook(AggregativeSessionRunHook):
-    """Counts each evaluated sample into ``matrix[true class, predicted class]`` and its label
-    being among the ``TOP_K`` highest logits into ``top_k_hits``."""
+    """Counts each evaluated sample into ``matrix[true class, predicted class]``, its label
+    being among the ``TOP_K`` highest logits into ``top_k_hits``, and its loss into
+    ``loss_sum`` (each tower's mean loss times its samples)."""
 
     def __init__(self, num_classes: int) -> None:
         self.num_classes = num_classes
         self.matrix = np.zeros((num_classes, num_classes), np.int64)
         self.top_k_hits = 0
+        self.loss_sum = 0.0
 
     def begin(self) -> None:
         labels, logits = outputs(ModeKeys.EVAL, "labels"), outputs(ModeKeys.EVAL, "logits")
         with tf.name_scope("eval_report"):
             self._fetches = {
                 "labels": tf.concat(labels, 0),
-                "top": tf.nn.top_k(tf.concat(logits, 0), k=min(TOP_K, self.num_classes)).indices}
+                "top": tf.nn.top_k(tf.concat(logits, 0), k=min(TOP_K, self.num_classes)).indices,
+                "losses": outputs(ModeKeys.EVAL, "loss"),
+                "counts": [tf.size(tower) for tower in labels]}
 
     def before_run(self, run_context):
         return tf.train.SessionRunArgs(self._fetches)
@@ -60,6 +64,7 @@ class ConfusionHook(AggregativeSessionRunHook):
             raise ValueError(f"label {int(outside[0])} is not one of the model's {k} classes")
         self.matrix += np.bincount(labels * k + top[:, 0], minlength=k * k).reshape(k, k)
         self.top_k_hits += int(np.any(top == labels[:, None], axis=1).sum())
+        self.loss_sum += float(np.dot(run_values.results["losses"], run_values.results["counts"]))
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -76,7 +81,12 @@ class EvalReport:
     class_names: list[str]
     matrix: np.ndarray  # [true class, predicted class] -> samples
     top_k_hits: int
-    loss: float
+    loss_sum: float
+
+    @property
+    def loss(self) -> float:
+        """The mean loss over every sample (of every tower, whatever ``log_first_clone``)."""
+        return self.loss_sum / self.num_samples
 
     @property
     def num_samples(self) -> int:
@@ -110,7 +120,8 @@ class EvalReport:
         return [_ratio(int(self.matrix[i, i]), n) for i, n in enumerate(self.support())]
 
     def metrics(self) -> dict[str, float]:
-        """The metric lines ``mox eval`` has always printed: the loss and top-1 accuracy."""
+        """The metric lines ``mox eval`` has always printed: the loss and top-1 accuracy, over
+        every sample (mox.run's EVAL means are the first tower's with ``log_first_clone``)."""
         return {"loss": self.loss, "accuracy": self.top1}
 
     def as_json(self) -> dict[str, Any]:

@@ -80,14 +80,14 @@ def evaluate_report(data_path: str, checkpoint: str, net: str | None = None,
 
     confusion = eval_report.ConfusionHook(len(info.labels))
     folder = _summary_folder(info.folder)
-    means = mox.run(input_fn=job_setup.input_fn(dataset, ["image", "label"]),
-                    model_fn=make_model_fn(net, len(info.labels), size, hooks=[confusion]),
-                    run_mode=ModeKeys.EVAL, batch_size=global_batch, auto_batch=False,
-                    checkpoint_path=prefix, log_dir=folder)
+    mox.run(input_fn=job_setup.input_fn(dataset, ["image", "label"]),
+            model_fn=make_model_fn(net, len(info.labels), size, hooks=[confusion]),
+            run_mode=ModeKeys.EVAL, batch_size=global_batch, auto_batch=False,
+            checkpoint_path=prefix, log_dir=folder)
     report = eval_report.EvalReport(
         checkpoint=artifacts.absolute(prefix), global_step=checkpoint_global_step(prefix),
         data=artifacts.absolute(source.path), class_names=list(info.labels),
-        matrix=confusion.matrix, top_k_hits=confusion.top_k_hits, loss=means["loss"])
+        matrix=confusion.matrix, top_k_hits=confusion.top_k_hits, loss_sum=confusion.loss_sum)
     return report, eval_report.write(report, folder) if folder is not None else None
 
 
