@@ -179,11 +179,14 @@ def _mismatch(path: str, declared: list[str], trained: list[str], labels_path: s
 
 def open_dataset(source: DataSource, *, batch_size: int, image_size: int, training: bool,
                  augmentation_fn: Callable | None, labels_path: str | None = None,
-                 num_epochs: int | None = None, skip_corrupt: bool = False) -> Any:
+                 num_epochs: int | None = None, skip_corrupt: bool = False,
+                 part: tuple[str, list[str]] | None = None) -> Any:
     """A dataset object whose ``get(['image', 'label', 'image_name'])`` gives batches.
 
     ``labels_path`` (class folders): read labels in the order of that labels file (the
     model's), with an error naming the difference when the folders hold other classes.
+    ``part`` (class folders): ``(name, files)``, read only those files (paths relative to the
+    folder, as :func:`validation_split` gives them).
     """
     from mox_core import datasets
 
@@ -200,6 +203,8 @@ def open_dataset(source: DataSource, *, batch_size: int, image_size: int, traini
                 raise
             raise ValueError(f"--data {source.path!r} does not hold the classes the model was "
                              f"trained on: {exc}") from None
+        if part is not None:
+            meta = meta.subset(part[1], part[0])
         return datasets.ImageClassificationRawDataset(
             meta, shuffle_buffer_size=256 if training else 0, **common)
     if source.kind == NAMED:
@@ -209,6 +214,27 @@ def open_dataset(source: DataSource, *, batch_size: int, image_size: int, traini
         return datasets.ImageClassificationTFRecordDataset(
             meta, shuffle_buffer_size=1024 if training else 0, **common)
     return ImageFolder(source, batch_size, image_size, augmentation_fn, skip_corrupt)
+
+
+def validation_split(source: DataSource, share: float) -> dict[str, list[str]]:
+    """``--val-split share``: the files of ``source`` (class folders) for ``train`` and
+    ``validation``, each class cut by ``share`` (stratified; the same files every run)."""
+    from mox_core import datasets
+    from mox_core.datasets.split import stratified_parts
+
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"--val-split must be a share of the data in (0, 1), e.g. 0.1; "
+                         f"got {share}")
+    if source.kind != RAW:
+        raise ValueError(f"--val-split cuts a folder of class folders; --data {source.path!r} "
+                         f"holds {source.kind}: give the validation data with --eval-data")
+    meta = datasets.ImageClassificationRawMetadata(source.base_dir,
+                                                   follow_symlinks=source.follow_symlinks)
+    parts = stratified_parts(meta.samples, {"train": 1.0 - share, "validation": share})
+    if not parts["validation"] or not parts["train"]:
+        raise ValueError(f"--val-split {share}: --data {source.path!r} has too few images "
+                         f"({len(meta.samples)}) to keep some for validation")
+    return parts
 
 
 def num_samples(dataset: Any) -> int:

@@ -24,7 +24,7 @@ from mox_core import recipes
 from mox_core.commands import artifacts, data, job_setup
 from mox_core.commands.model_fn import augmentation, make_model_fn
 from mox_core.constants import ModeKeys
-from mox_core.nets import get_model_meta
+from mox_core.nets import default_batch_norm_decay, get_model_meta
 from mox_core.optimizer import get_optimizer_fn
 from mox_core.optimizer.learning_rate_scheduler import parse_lr_strategy, piecewise_lr
 
@@ -97,7 +97,7 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
           label_smoothing: float | None = None, warmup_epochs: float | None = None,
           freeze_backbone_epochs: float = 0.0, eval_data: str | None = None,
           val_split: float | None = None, eval_every: float = 1.0,
-          early_stop: int | None = None) -> dict[str, float]:
+          early_stop: int | None = None, dataset: str | None = None) -> dict[str, float]:
     """Train ``net`` on ``data_path`` into ``log_dir``; returns the last logged metrics.
 
     Every setting left ``None`` comes from the network's training recipe
@@ -153,7 +153,7 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
     if image_size is None and (kept is None or not kept.image_size):
         image_size = recipe.image_size
     size = job_setup.image_size(net, image_size, kept)
-    source = data.locate(data_path, "train", follow_symlinks)
+    source = data.locate(data_path, "train", follow_symlinks, dataset)
     if kept is not None:
         data.check_same_labels(source, kept.labels, kept.labels_path)
     parts = data.validation_split(source, val_split) if val_split is not None else None
@@ -174,7 +174,8 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
                         image_size=size, max_steps=max_steps, epochs=epochs,
                         optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
                         weight_decay=weight_decay, label_smoothing=label_smoothing,
-                        warmup_epochs=warmup_epochs, fine_tuning=fine_tuning)
+                        warmup_epochs=warmup_epochs, fine_tuning=fine_tuning,
+                        default_batch_norm_decay=default_batch_norm_decay(net))
     max_steps = plan.total_steps
     if summary_steps is None:
         summary_steps = summary_every(max_steps)
@@ -199,7 +200,8 @@ def train(net: str, data_path: str, log_dir: str, max_steps: int | None = None,
     model_fn = make_model_fn(net, len(labels), size, plan.weight_decay, hooks=[hook],
                              label_smoothing=plan.label_smoothing,
                              chance_watch=(log_every, plan.warmup_steps),
-                             validation_hooks=validation.hooks if validation else None)
+                             validation_hooks=validation.hooks if validation else None,
+                             batch_norm_decay=plan.batch_norm_decay)
 
     def input_fn(mode: str) -> Any:
         if mode == ModeKeys.EVAL:
@@ -311,6 +313,10 @@ def _validation(net: str, size: int, labels: list[str], info: artifacts.ModelInf
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.seed is not None:  # the run flag `seed`, in the spelling of the other options
+        from mox_core.flags import set_flag
+
+        set_flag("seed", args.seed)
     metrics = train(args.net, args.data, args.log_dir, max_steps=args.max_steps,
                     epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                     learning_rate=args.learning_rate, lr_strategy=args.lr_strategy,
@@ -323,7 +329,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     warmup_epochs=args.warmup_epochs,
                     freeze_backbone_epochs=args.freeze_backbone_epochs,
                     eval_data=args.eval_data, val_split=args.val_split,
-                    eval_every=args.eval_every, early_stop=args.early_stop)
+                    eval_every=args.eval_every, early_stop=args.early_stop,
+                    dataset=args.dataset)
     job_setup.print_metrics(metrics)
     print(f"checkpoints and TensorBoard summaries: {args.log_dir}")
     return 0
@@ -395,4 +402,7 @@ def register(sub: Any) -> None:
                               f"training); the final step is always written")
     cadence.add_argument("--save-model-steps", "--save_model_steps", type=int, default=None,
                          metavar="N", help="write a checkpoint every N steps instead")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="make the run reproducible: the same seed, data and command give the "
+                        "same loss curve on a CPU (the run flag seed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
