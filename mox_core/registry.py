@@ -216,6 +216,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_recipe(value: Any) -> bool:
+    from mox_core.recipes import Recipe  # imports no TensorFlow
+
+    return isinstance(value, Recipe)
+
+
 def _is_target(value: Any) -> bool:
     return callable(value) or (isinstance(value, str) and bool(_TARGET.match(value)))
 
@@ -237,17 +243,19 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
                                                    and bool(_IDENTIFIER.match(v))),
                            "None or the name of a registered preprocessing pipeline"),
     "bool": (lambda v: isinstance(v, bool), "True or False"),
+    "recipe or None": (lambda v: v is None or _is_recipe(v),
+                       "None or a mox_core.recipes.Recipe"),
     "flag type": (lambda v: v in FLAG_TYPES, f"one of {', '.join(map(repr, FLAG_TYPES))}"),
     "choices": (lambda v: isinstance(v, tuple) and all(isinstance(c, str) for c in v),
                 "a tuple of str"),
 }
 
-#: record type -> field -> check name (``recipe`` is the recipe's own business)
+#: record type -> field -> check name (a Recipe checks its own fields when it is made)
 _FIELD_CHECKS: dict[type, dict[str, str]] = {
     NetworkSpec: {"name": "identifier", "builder": "target", "default_image_size": "positive int",
                   "default_labels_offset": "int >= 0", "default_logits_pattern": "text",
                   "preprocessing": "identifier or None", "description": "str",
-                  "arg_scope": "target or None"},
+                  "arg_scope": "target or None", "recipe": "recipe or None"},
     PreprocessingSpec: {"name": "identifier", "factory": "target", "description": "str"},
     OptimizerSpec: {"name": "identifier", "factory": "target", "wrapper": "bool",
                     "description": "str"},

@@ -55,10 +55,34 @@ TINY_NET = """
 """
 
 
+#: a network with batch norm whose family's arg scope sets its decay, as TF-Slim's do
+BN_PLUGIN = """
+    from mox_core import hookimpl
+    from mox_core.nets import layers
+    from mox_core.registry import NetworkSpec
+
+    def bn_arg_scope(weight_decay=0.0, batch_norm_decay=0.9997):
+        with layers.arg_scope([layers.batch_norm], decay=batch_norm_decay) as scope:
+            return scope
+
+    def build(images, num_classes, is_training=False, **arch):
+        net = layers.batch_norm(images, scope="bn")
+        logits = layers.fully_connected(layers.flatten(net), num_classes, activation_fn=None,
+                                        scope="logits")
+        return logits, {"Logits": logits}
+
+    @hookimpl
+    def mox_networks():
+        return [NetworkSpec(name="tiny_bn", builder="tiny_bn_plugin:build",
+                            arg_scope="tiny_bn_plugin:bn_arg_scope", default_image_size=4)]
+"""
+
+
 @pytest.fixture
 def tiny_nets(fake_dists):
     fake_dists.add("tiny-nets", {"tiny_plugin": RECIPE_PLUGIN, "tiny_net": TINY_NET},
                    {"tiny": "tiny_plugin"})
+    fake_dists.add("tiny-bn", {"tiny_bn_plugin": BN_PLUGIN}, {"bn": "tiny_bn_plugin"})
     yield fake_dists
 
 
@@ -139,6 +163,41 @@ def test_a_piecewise_recipe_divides_the_rate_at_its_boundaries():
                 session.run(step.assign(at))
                 values.append(float(session.run(rate)))
     assert values == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_a_short_run_lowers_a_slow_batch_norm_decay_so_its_averages_settle():
+    assert recipes.batch_norm_decay_for(1500, 0.9997) == pytest.approx(1 - 10 / 1500)
+    assert recipes.batch_norm_decay_for(100_000, 0.997) == 0.997  # never raised
+    assert recipes.batch_norm_decay_for(50, 0.9997) == 0.9  # never below 0.9
+    assert recipes.batch_norm_decay_for(1500, None) is None  # no batch norm
+
+
+def test_get_model_fn_gives_the_batch_norm_decay_to_the_family_arg_scope(tiny_nets):
+    import mox_core as mox
+    from mox_core.nets import default_batch_norm_decay
+
+    assert default_batch_norm_decay("tiny_bn") == 0.9997
+    assert default_batch_norm_decay("tiny_adam") is None  # takes its layer options itself
+    with tf.Graph().as_default():
+        images = tf.fill([2, 4, 4, 3], 8.0)
+        network_fn = mox.get_model_fn("tiny_bn", mox.ModeKeys.TRAIN, 2, batch_norm_decay=0.5,
+                                      preprocess_fn=None)
+        network_fn(images)
+        moving_mean = [v for v in tf.global_variables() if "moving_mean" in v.op.name][0]
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            session.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+            # 0.5 * 0 + 0.5 * 8: the decay given, not the family's 0.9997
+            np.testing.assert_allclose(session.run(moving_mean), [4.0, 4.0, 4.0])
+
+
+def test_a_batch_norm_decay_for_a_network_that_cannot_take_it_warns(tiny_nets):
+    import mox_core as mox
+
+    with pytest.warns(UserWarning, match="network 'tiny_adam' has no batch-norm decay to set"):
+        mox.get_model_fn("tiny_adam", mox.ModeKeys.TRAIN, 2, batch_norm_decay=0.9)
+    with pytest.raises(ValueError, match=r"batch_norm_decay must be a number in \(0, 1\)"):
+        mox.get_model_fn("tiny_bn", mox.ModeKeys.TRAIN, 2, batch_norm_decay=1.0)
 
 
 @pytest.mark.parametrize("fields, message", [

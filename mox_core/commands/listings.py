@@ -8,6 +8,7 @@ so they answer at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -90,6 +91,8 @@ def cmd_nets(args: argparse.Namespace) -> int:
                         "default_logits_pattern": rec.default_logits_pattern,
                         "preprocessing": rec.preprocessing,
                         "description": rec.description,
+                        "recipe": (dataclasses.asdict(rec.recipe) if rec.recipe is not None
+                                   else None),
                     }
                     for rec in records
                 ],
@@ -110,6 +113,12 @@ def cmd_nets(args: argparse.Namespace) -> int:
         for rec in records
     ]
     _print_table(rows, ["NAME", "SIZE", "OFFSET", "PREPROCESSING", "DISTRIBUTION"])
+    if len(records) == 1:  # one network asked for by name: how mox train trains it
+        from mox_core.recipes import GENERIC
+
+        recipe = records[0].recipe or GENERIC
+        print(f"\ntraining recipe (mox train's defaults): {recipe.summary()}")
+        print(f"  from: {recipe.source or 'the network record'}")
     return 0
 
 

@@ -36,7 +36,8 @@ def outputs(mode: str, name: str) -> list[Any]:
 def make_model_fn(net: str, num_classes: int, size: int, weight_decay: float = 0.0,
                   hooks: Iterable[Any] = (), label_smoothing: float = 0.0,
                   chance_watch: tuple[int, int] | None = None,
-                  validation_hooks: Callable[[dict], list] | None = None) -> Callable:
+                  validation_hooks: Callable[[dict], list] | None = None,
+                  batch_norm_decay: float | None = None) -> Callable:
     """``model_fn(inputs, mode)`` of a classifier: ``inputs`` are images and labels (TRAIN,
     EVAL), images and image names (PREDICT), or uint8 images (EXPORT, preprocessed in-graph).
     ``hooks`` run in TRAIN and EVAL.
@@ -46,7 +47,7 @@ def make_model_fn(net: str, num_classes: int, size: int, weight_decay: float = 0
     sits at chance level (:class:`~mox_core.executor.guards.ChanceLevelWatch`).
     ``validation_hooks(monitor_info)`` gives the hooks of an evaluation while training (the
     model_fn called in ``inter_mode``): ``monitor_info`` holds ``accuracy``, ``loss`` and
-    ``count``, the examples of the batch."""
+    ``count``, the examples of the batch. ``batch_norm_decay``: ``get_model_fn``'s."""
 
     def model_fn(inputs: list[Any], mode: str) -> Any:
         import tensorflow.compat.v1 as tf  # the graph is being built: a run has loaded it
@@ -57,7 +58,8 @@ def make_model_fn(net: str, num_classes: int, size: int, weight_decay: float = 0
             images = tf.map_fn(augmentation(net, ModeKeys.EVAL, size), raw,
                                fn_output_signature=tf.float32)
         network_fn = mox.get_model_fn(net, mode, num_classes, weight_decay=weight_decay,
-                                      image_height=size, image_width=size)
+                                      image_height=size, image_width=size,
+                                      batch_norm_decay=batch_norm_decay)
         logits, _ = network_fn(images)
         probabilities = tf.nn.softmax(logits, name="probabilities")
         if mode == ModeKeys.EXPORT:

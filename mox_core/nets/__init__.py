@@ -15,6 +15,7 @@ made of live in ``mox_core.nets.layers``, the pieces several families share in `
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
 import math
 import numbers
@@ -83,6 +84,7 @@ def get_model_fn(
     image_height: int | None = None,
     image_width: int | None = None,
     preprocess_fn: Callable | None = _DEFAULT,  # type: ignore[assignment]
+    batch_norm_decay: float | None = None,
     **model_kwargs: Any,
 ) -> Callable:
     """Return ``network_fn(images) -> (logits, end_points)`` for the installed network ``name``.
@@ -94,8 +96,11 @@ def get_model_fn(
     builds the network in the current graph with ``is_training = run_mode == TRAIN`` (dropout
     and batch norm in training mode). ``weight_decay`` adds L2 losses to
     ``GraphKeys.REGULARIZATION_LOSSES``; ``data_format`` is the layout the network computes in
-    (``'NCHW'`` is faster on GPUs), the input stays NHWC. ``model_kwargs`` go to the network's
-    builder (e.g. ``dropout_keep_prob``).
+    (``'NCHW'`` is faster on GPUs), the input stays NHWC. ``batch_norm_decay`` (mox's
+    addition; ``None``: the family's, e.g. 0.9997 for MobileNet) is the decay of the batch-norm
+    moving averages, given to the family's arg scope: a short training needs a lower one for
+    its averages to settle (``mox train`` picks it for the run's length).
+    ``model_kwargs`` go to the network's builder (e.g. ``dropout_keep_prob``).
 
     In PREDICT and EXPORT mode a missing ``image_height`` / ``image_width`` is the network's
     default image size (``get_model_meta(name).default_image_size``, as MoXing does): the
@@ -128,6 +133,21 @@ def get_model_fn(
     if spec.arg_scope is not None:
         arg_scope = resolve(spec.arg_scope, what=f"network {name!r} arg_scope")
     _check_model_kwargs(name, builder, model_kwargs)
+    scope_options = {}
+    if batch_norm_decay is not None:
+        if isinstance(batch_norm_decay, bool) or not isinstance(batch_norm_decay, numbers.Real) \
+                or not 0.0 < batch_norm_decay < 1.0:
+            raise ValueError(f"batch_norm_decay must be a number in (0, 1), got "
+                             f"{batch_norm_decay!r}")
+        parameter = _decay_parameter(arg_scope)
+        if parameter is None:
+            import warnings
+
+            warnings.warn(f"network {name!r} has no batch-norm decay to set (its arg scope "
+                          f"takes none): batch_norm_decay={batch_norm_decay} has no effect",
+                          stacklevel=2)
+        else:
+            scope_options[parameter[0]] = float(batch_norm_decay)
     options = {
         "is_training": run_mode == ModeKeys.TRAIN,
         "weight_decay": float(weight_decay),
@@ -144,11 +164,38 @@ def get_model_fn(
             return builder(images, num_classes, **options, **model_kwargs)
         from mox_core.nets.net_utils import build_network
 
-        return build_network(builder, arg_scope, images, num_classes, **options, **model_kwargs)
+        return build_network(builder, functools.partial(arg_scope, **scope_options), images,
+                             num_classes, **options, **model_kwargs)
 
     network_fn.__name__ = f"{name}_network_fn"
     network_fn.default_image_size = spec.default_image_size  # as TF-Slim's nets_factory
     return network_fn
+
+
+#: the names TF-Slim's arg scopes give their batch-norm decay (MobileNet v2's: bn_decay)
+_DECAY_PARAMETERS = ("batch_norm_decay", "bn_decay")
+
+
+def _decay_parameter(arg_scope: Callable | None) -> tuple[str, float | None] | None:
+    """``(name, default)`` of ``arg_scope``'s batch-norm decay parameter, or ``None``."""
+    if arg_scope is None:
+        return None
+    parameters = inspect.signature(arg_scope).parameters
+    for name in _DECAY_PARAMETERS:
+        if name in parameters:
+            default = parameters[name].default
+            return name, (None if default is inspect.Parameter.empty else default)
+    return None
+
+
+def default_batch_norm_decay(name: str) -> float | None:
+    """The batch-norm decay network ``name``'s arg scope uses by default, ``None`` when it has
+    none to set (no batch norm, or a builder that takes its layer options itself)."""
+    spec: NetworkSpec = registry("networks").get(name)
+    if spec.arg_scope is None:
+        return None
+    parameter = _decay_parameter(resolve(spec.arg_scope, what=f"network {name!r} arg_scope"))
+    return None if parameter is None else parameter[1]
 
 
 def _is_int(value: Any) -> bool:

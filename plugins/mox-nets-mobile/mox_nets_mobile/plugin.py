@@ -11,6 +11,7 @@ networks imports no network module (nor TensorFlow).
 import functools
 
 from mox_core.hookspecs import hookimpl
+from mox_core.recipes import Recipe
 from mox_core.registry import network_family
 
 #: ``_family(arg_scope, [(module, name, default_image_size, description), ...], **fields)``.
@@ -20,8 +21,17 @@ _family = functools.partial(network_family, "mox_nets_mobile")
 # NASNet-A CIFAR, which classifies CIFAR-10's 10. TF-Slim's MobileNet logits scope is
 # MobilenetV1/Logits/Conv2d_1c_1x1 (V2 alike); the NASNets' classifiers are final_layer/FC and,
 # in training, aux_N/aux_logits/FC: the layers whose shape depends on the number of classes.
-_MOBILENET = {"preprocessing": "inception_preprocessing", "default_logits_pattern": "Logits"}
-_NASNET = {"preprocessing": "inception_preprocessing", "default_logits_pattern": "FC"}
+# Training recipes (mox train's defaults; bench/recipes.py measures them): momentum SGD with a
+# warm-up and a cosine decay, which trains from scratch on a few thousand images as well as on
+# ImageNet, with the weight decay of TF-Slim's arg scopes and the label smoothing of their
+# papers' training.
+_MOBILE_RECIPE = Recipe(weight_decay=0.00004, label_smoothing=0.1,
+                        source="TF-Slim's weight decay 4e-5, label smoothing 0.1; 0.1 per 256 "
+                               "images, warm-up, cosine")
+_MOBILENET = {"preprocessing": "inception_preprocessing", "default_logits_pattern": "Logits",
+              "recipe": _MOBILE_RECIPE}
+_NASNET = {"preprocessing": "inception_preprocessing", "default_logits_pattern": "FC",
+           "recipe": _MOBILE_RECIPE}
 
 _NETWORKS = [
     *_family("mobilenet_v1:mobilenet_v1_arg_scope", [
