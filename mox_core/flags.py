@@ -77,6 +77,11 @@ USER_SCRIPT_FLAGS = frozenset(
     }
 )
 
+#: mox's own flags whose names scripts commonly define too (``seed``): a script that defines
+#: one after importing mox replaces mox's definition (absl's ``allow_override``) instead of
+#: failing with a duplicate-flag error, and the run reads the script's value.
+SCRIPT_REDEFINABLE_MOX_FLAGS = frozenset({"seed"})
+
 #: Flags of ``absl.logging`` that a script may define itself after importing mox (see above).
 SCRIPT_REDEFINABLE_ABSL_FLAGS = ("log_dir", "logtostderr", "alsologtostderr", "showprefixforinfo")
 
@@ -133,6 +138,8 @@ def _define(spec: FlagSpec) -> None:
         definer(spec.name, spec.default, list(spec.choices), spec.help, module_name=_MODULE_NAME)
     else:
         definer(spec.name, spec.default, spec.help, module_name=_MODULE_NAME)
+    if spec.name in SCRIPT_REDEFINABLE_MOX_FLAGS:
+        FLAGS[spec.name].allow_override = True
     _defined[spec.name] = spec
 
 

@@ -77,3 +77,29 @@ def test_flags_absl_needs_stay_absl_and_fail_clearly(tmp_path):
     assert result.returncode != 0
     assert "DuplicateFlagError" in result.stderr
     assert "'verbosity' is defined twice" in result.stderr
+
+
+SEED_SCRIPT = """
+import moxing.tensorflow as mox
+import tensorflow.compat.v1 as tf
+
+tf.flags.DEFINE_integer('seed', 5, 'the seed of this script')
+FLAGS = tf.flags.FLAGS
+
+
+def main(argv):
+    print('script=' + str(FLAGS.seed))
+    print('mox=' + str(mox.get_flag('seed')))
+
+
+if __name__ == '__main__':
+    tf.app.run(main)
+"""
+
+
+@pytest.mark.parametrize("args, expected", [([], "5"), (["--seed=7"], "7")])
+def test_a_script_may_define_its_own_seed_flag_which_the_run_then_reads(tmp_path, args,
+                                                                        expected):
+    result = run_script(tmp_path, SEED_SCRIPT, *args)
+    assert result.returncode == 0, result.stderr
+    assert values(result.stdout) == {"script": expected, "mox": expected}
