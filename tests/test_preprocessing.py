@@ -319,7 +319,7 @@ def test_vgg_training_jitters_the_scale():
 
 def test_vgg_refuses_output_sizes_larger_than_the_resize_side():
     with pytest.raises(ValueError, match="pass resize_side_min >= 299"):
-        vgg.factory("EVAL", 299, 299)
+        vgg.factory("EVAL", 299, 299, resize_side_min=256)
     with pytest.raises(ValueError, match="resize_side_max \\(100\\) is smaller"):
         vgg.factory("TRAIN", 32, 32, resize_side_min=200, resize_side_max=100)
 
@@ -481,3 +481,18 @@ def test_pvanet_training_crops_at_random_places_and_flips():
 def test_pvanet_takes_no_option():
     with pytest.raises(ValueError, match="pvanet_preprocessing got unknown argument"):
         pvanet.factory("TRAIN", 20, 20, fast_mode=True)
+
+
+def test_vgg_resize_sides_follow_the_crop_size_so_a_small_crop_sees_the_whole_object():
+    assert vgg._scaled_defaults(224, 224) == {"resize_side_min": 256, "resize_side_max": 512}
+    assert vgg._scaled_defaults(64, 64) == {"resize_side_min": 73, "resize_side_max": 146}
+    assert vgg._scaled_defaults(32, 48) == {"resize_side_min": 55, "resize_side_max": 110}
+    # EVAL at 64 on a 146 x 146 image: resized to 73, the central 64 x 64 (not a 64 x 64
+    # piece of a 256 x 256 resize, a quarter of the image's width)
+    image = np.zeros((146, 146, 3), np.uint8)
+    image[:, :73] = 255  # left half white
+    with tf1.Graph().as_default(), tf1.Session() as session:
+        output = session.run(vgg.factory("EVAL", 64, 64)(tf1.constant(image))) + VGG_MEANS
+    assert output.shape == (64, 64, 3)
+    white = (output[..., 0] > 127).mean(axis=0)  # share of white per column
+    assert white[:28].min() == 1.0 and white[36:].max() == 0.0  # both halves, split mid-crop

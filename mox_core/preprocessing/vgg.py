@@ -8,7 +8,12 @@ the ImageNet RGB means. Evaluation (EVAL, PREDICT, EXPORT) resizes the smaller s
 units of the input: uint8 images (or floats in ``[0, 255]``) give what the public TF-Slim
 VGG and ResNet checkpoints expect.
 
-Differences from TF-Slim, all about failing clearly instead of wrongly: the output size must
+At output sizes other than TF-Slim's 224, the resize sides not given scale with the output
+(``256 / 224`` and ``512 / 224`` of its larger side: 73 and 146 for 64): a small crop then
+sees as much of the image as a 224 crop of TF-Slim's, where the fixed 256-512 would hand a 64
+crop an eighth of a digit to learn from. At 224 nothing changes.
+
+Other differences from TF-Slim, all about failing clearly instead of wrongly: the output size must
 fit into ``resize_side_min`` (TF-Slim failed only at run time, and in training only on some
 draws); the resized larger side is computed in integers (TF-Slim's float32 scale could lose a
 pixel); ``use_grayscale`` is not offered, because TF-Slim's version could not subtract three
@@ -33,6 +38,14 @@ _B_MEAN = 103.94
 MEANS = (_R_MEAN, _G_MEAN, _B_MEAN)
 
 _DEFAULTS = {"resize_side_min": 256, "resize_side_max": 512}
+#: the crop TF-Slim's resize sides are for
+_SLIM_CROP = 224
+
+
+def _scaled_defaults(height: int, width: int) -> dict[str, int]:
+    """The resize sides for a ``height x width`` crop: TF-Slim's, in proportion to the crop."""
+    size = max(height, width)
+    return {name: max(size, round(side * size / _SLIM_CROP)) for name, side in _DEFAULTS.items()}
 
 
 def _subtract_means(image: tf.Tensor) -> tf.Tensor:
@@ -48,11 +61,12 @@ def factory(
     """A function of one RGB ``[h, w, 3]`` image giving a float32 ``[output_height,
     output_width, 3]`` mean-subtracted image, randomly cropped and flipped for TRAIN.
 
-    Options: ``resize_side_min`` (256; the eval resize side), ``resize_side_max`` (512).
+    Options: ``resize_side_min`` (the eval resize side) and ``resize_side_max``: 256 and 512
+    for a 224 crop, in proportion for other sizes (:func:`_scaled_defaults`).
     """
     training = _common.is_training(PIPELINE, run_mode)
     height, width = _common.output_size(PIPELINE, output_height, output_width)
-    opts = _common.options(PIPELINE, kwargs, _DEFAULTS)
+    opts = _common.options(PIPELINE, kwargs, _scaled_defaults(height, width))
     side_min = _common.positive_int(PIPELINE, "resize_side_min", opts["resize_side_min"])
     side_max = _common.positive_int(PIPELINE, "resize_side_max", opts["resize_side_max"])
     if side_max < side_min:
