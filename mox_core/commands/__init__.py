@@ -2,7 +2,11 @@
 listings), plus what the job commands share: ``job_setup`` (network, input size, checkpoint,
 common arguments), ``model_fn`` (the classifier handed to ``mox.run``), ``progress`` (the
 training progress bar), ``prediction_writer`` (the predictions CSV), ``data`` (finding and
-opening a dataset) and ``artifacts`` (the model info kept beside checkpoints and exports).
+opening a dataset), ``artifacts`` (the model info kept beside checkpoints and exports),
+``fine_tune`` (``mox train --checkpoint``: foreign logits, head first; imported when used,
+it loads TensorFlow), ``eval_report`` and
+``confusion_png`` (``mox eval``'s report and confusion-matrix picture); ``plugin_template``
+is ``mox plugin new``.
 
 Each command module has ``register(subparsers)``, which adds its subparser with
 ``set_defaults(func=...)`` (plus ``framework_flags=True`` when the command takes the framework's
