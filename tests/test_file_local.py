@@ -216,3 +216,11 @@ def test_the_local_filesystem_is_registered_by_the_core():
     from mox_core import plugins
 
     assert plugins.registry("filesystems").get("file").distribution == "mox-core"
+
+
+def test_file_url_trees_copy_and_count_like_paths(tree, tmp_path):
+    source = f"file://{tree}/d"
+    mox.file.copy_parallel(source, str(tmp_path / "copy"))
+    assert sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*")
+                  if p.is_file()) == ["b.txt", "e/c.txt"]
+    assert mox.file.get_size(source, recursive=True) == len("beta") + len("gamma")

@@ -112,8 +112,12 @@ class Backend:
         """Every file below folder ``url``, as sorted paths relative to it (for tree copies;
         object stores answer it with one flat listing)."""
         found = []
+        root = None
         for folder, _, files in self.walk(url):
-            rel = folder[len(url):].strip(self.sep)
+            # the walk's first folder is ``url`` as the backend spells it (a file:// URL walks
+            # as a plain path): the others are relative to that spelling
+            root = folder if root is None else root
+            rel = folder[len(root):].strip(self.sep)
             found.extend(f"{rel}{self.sep}{name}" if rel else name for name in files)
         return sorted(found)
 
