@@ -105,3 +105,26 @@ def test_without_the_exclude_pattern_the_new_class_count_is_a_clear_error(tmp_pa
     with pytest.raises(ValueError, match=r"CifarNet/logits/(weights|biases).*"
                                          r"checkpoint_exclude_patterns"):
         fine_tune(checkpoint, tmp_path / "flowers", num_classes=5, steps=1)
+
+
+def test_mox_train_fine_tunes_a_slim_checkpoint_of_other_classes_without_a_flag(tmp_path, caplog):
+    from mox_core import cli
+    from mox_core.demo import write_shapes_dataset
+
+    caplog.set_level("INFO", logger="tensorflow")
+    checkpoint = write_slim_checkpoint(tmp_path)  # CifarNet for 10 classes
+    data = write_shapes_dataset(str(tmp_path / "shapes"), images_per_class=2, size=SIZE)
+    log_dir = tmp_path / "shapes-run"
+    assert cli.main(["train", "--net", NAME, "--data", data, "--log-dir", str(log_dir),
+                     "--checkpoint", checkpoint, "--max-steps", "2", "--quiet"]) == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("Fine-tuning from")] == [
+        f"Fine-tuning from {checkpoint}: its logits are for another number of classes than "
+        f"the 4 here; left out of the warm start and trained from scratch: "
+        f"CifarNet/logits/biases [10], CifarNet/logits/weights [192, 10]"]
+    assert any(m.startswith("Recipe for cifarnet (fine-tuning): ") for m in messages)
+    pretrained = tf.train.load_checkpoint(checkpoint)
+    start = tf.train.load_checkpoint(str(log_dir / "model.ckpt-0"))
+    np.testing.assert_array_equal(start.get_tensor("CifarNet/conv1/weights"),
+                                  pretrained.get_tensor("CifarNet/conv1/weights"))
+    assert list(start.get_tensor("CifarNet/logits/weights").shape) == [192, 4]
