@@ -113,12 +113,9 @@ def run_demo(workdir: str = "mox-shapes-demo", steps: int = 600, images_per_clas
     write_shapes_dataset(train_dir, images_per_class, seed=1)
     write_shapes_dataset(eval_dir, max(images_per_class // 4, 1), seed=2)
 
-    # adam: on this small dataset it learns reliably in a hundred steps, where momentum SGD
-    # (the job's default) sometimes sits near chance for longer
-    say(f"mox train --net lenet --data {train_dir} --log-dir {log_dir} --max-steps {steps} "
-        f"--optimizer adam")
-    train("lenet", train_dir, log_dir, max_steps=steps, optimizer="adam", log_every=50,
-               progress=progress)
+    # lenet's recipe, as a user's first `mox train` gets it
+    say(f"mox train --net lenet --data {train_dir} --log-dir {log_dir} --max-steps {steps}")
+    train("lenet", train_dir, log_dir, max_steps=steps, log_every=50, progress=progress)
     say(f"mox eval --data {eval_dir} --checkpoint {log_dir}")
     metrics = evaluate(eval_dir, log_dir)
     print_metrics(metrics)
