@@ -26,9 +26,12 @@ def build_network(name: str, run_mode: str = ModeKeys.EVAL, num_classes: int = 1
 
     ``image_size`` defaults to the network's ``default_image_size``; ``kwargs`` go to
     ``mox.get_model_fn`` (e.g. ``data_format``, ``scope``, model kwargs). No preprocessing.
+    ``seed`` draws the images and, as the graph's seed, the initial weights: a check that
+    compares two builds numerically sees the same draw every run.
     """
     from mox_core.nets import get_model_fn, get_model_meta
 
+    tf().compat.v1.set_random_seed(seed)
     size = image_size or get_model_meta(name).default_image_size
     network_fn = get_model_fn(name, run_mode, num_classes, preprocess_fn=None, **kwargs)
     return network_fn(tf().constant(random_images(batch, size, seed=seed)))
