@@ -52,7 +52,9 @@ def last_error(result: subprocess.CompletedProcess) -> str:
 
 def run_one(name: str, data: str, size: int, max_steps: int | None, timeout: float) -> dict:
     log_dir = tempfile.mkdtemp(prefix=f"mox-recipe-{name}-")
-    size = max(size, MIN_SIZE.get(name, 0))
+    from mox_core.nets import get_model_meta
+
+    size = max(min(size, get_model_meta(name).default_image_size), MIN_SIZE.get(name, 0))
     args = ["train", "--net", name, "--data", os.path.join(data, "train"), "--log-dir", log_dir,
             "--image-size", str(size), "--quiet"]
     if max_steps:

@@ -25,7 +25,8 @@ RECIPE_PLUGIN = """
     @hookimpl
     def mox_networks():
         return [
-            NetworkSpec(name="tiny_adam", builder="tiny_net:build", default_image_size=16,
+            NetworkSpec(name="tiny_adam", builder="tiny_net:build_random_head",
+                        default_image_size=16,
                         preprocessing="lenet_preprocessing",
                         recipe=Recipe(optimizer="adam", optimizer_options=(),
                                       learning_rate=0.004, reference_batch=32, epochs=3,
@@ -40,18 +41,23 @@ RECIPE_PLUGIN = """
 TINY_NET = """
     import tensorflow.compat.v1 as tf
 
-    def build(images, num_classes, is_training=False, **arch):
+    def build(images, num_classes, is_training=False, zero_head=True, **arch):
         with tf.variable_scope("Tiny"):
             kernel = tf.get_variable("conv/kernel", [3, 3, 3, 4])
             body = tf.nn.relu(tf.nn.conv2d(images, kernel, 2, "SAME"))
             pooled = tf.reduce_mean(body, axis=[1, 2])
             # zeros: an untrained head guesses uniformly, its loss is ln(num_classes)
             weights = tf.get_variable("logits/kernel", [4, num_classes],
-                                      initializer=tf.zeros_initializer())
+                                      initializer=tf.zeros_initializer() if zero_head else None)
             bias = tf.get_variable("logits/bias", [num_classes],
                                    initializer=tf.zeros_initializer())
             logits = tf.nn.bias_add(tf.matmul(pooled, weights), bias)
         return logits, {"Logits": logits}
+
+
+    def build_random_head(images, num_classes, is_training=False, **arch):
+        # random logits weights: a rate of 1e-12 cannot break ties that do not exist
+        return build(images, num_classes, is_training, zero_head=False, **arch)
 """
 
 
