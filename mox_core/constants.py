@@ -136,3 +136,7 @@ class PreprocessingKeys:
     NASNET_LARGE = INCEPTION
     PNASNET_LARGE = INCEPTION
     PNASNET_MOBILE = INCEPTION
+
+
+#: the values of the run flag ``mixed_precision`` (mox_core.executor.precision decides them)
+MIXED_PRECISION_MODES = ("off", "bf16", "fp16", "auto")

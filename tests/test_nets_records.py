@@ -100,15 +100,17 @@ def test_the_record_is_what_get_model_meta_and_the_preprocessing_read(tiny):
 
 
 @pytest.mark.parametrize(
-    ("data_format", "fused", "renorm"), [("NHWC", True, False), ("NCHW", False, True)]
+    ("data_format", "fused", "renorm"),
+    [("NHWC", True, False), ("NCHW", False, True), ("NHWC", "default", False)],
 )
 def test_the_builder_gets_the_arg_scope_the_options_and_images_in_its_layout(
     tiny, data_format, fused, renorm
 ):
     with tf.Graph().as_default():
+        options = {} if fused == "default" else {"batch_norm_fused": fused}
         network_fn = mox.get_model_fn("tiny", mox.ModeKeys.TRAIN, 3, weight_decay=1e-3,
-                                      data_format=data_format, batch_norm_fused=fused,
-                                      batch_renorm=renorm, preprocess_fn=None)  # fmt: skip
+                                      data_format=data_format, batch_renorm=renorm,
+                                      preprocess_fn=None, **options)  # fmt: skip
         logits, end_points = network_fn(tf.zeros([2, 8, 8, 5]))
         graph = tf1.get_default_graph()
         op_types = {op.type for op in graph.get_operations()}
@@ -123,7 +125,8 @@ def test_the_builder_gets_the_arg_scope_the_options_and_images_in_its_layout(
     assert logits.shape.as_list() == [2, 3]
     assert len(losses) == 2  # conv1 and the logits
     assert updates  # training mode reached the batch norm, and so did the switches:
-    assert ("FusedBatchNormV3" in op_types) == fused
+    # mox's default (None) is the fused kernel, the fastest; False is the unfused ops, as asked
+    assert ("FusedBatchNormV3" in op_types) == (fused is not False)
     assert ("Tiny/conv1/BatchNorm/renorm_mean" in variables) == renorm
 
 

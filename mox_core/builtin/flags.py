@@ -62,7 +62,24 @@ def mox_flags():
             "loss_scale", "float", 1.0,
             "Scale the loss by this factor before computing gradients (fp16 training); 1 is off.",
         ),
-        FlagSpec("use_fp16", "boolean", False, "Compute the model in float16 (mixed precision)."),
+        FlagSpec(
+            "use_fp16", "boolean", False,
+            "MoXing's float16 switch: the same as mixed_precision=fp16 when mixed_precision is "
+            "off.",
+        ),
+        FlagSpec(
+            "mixed_precision", "string", "off",
+            "Compute in half precision with TensorFlow's graph rewrite, variables, loss and "
+            "checkpoints staying float32: off, bf16 (CPUs; native on AVX512_BF16 or AMX), fp16 "
+            "(GPUs, with dynamic loss scaling unless loss_scale is set) or auto (bf16 or fp16 "
+            "where the hardware computes it natively, else off; the choice is logged).",
+        ),
+        FlagSpec(
+            "xla", "boolean", False,
+            "Compile each tower's model (forward and gradients) with XLA; on GPUs XLA also "
+            "clusters the rest of the graph. Faster on some networks, slower on others: "
+            "measure with bench/training_speed.py.",
+        ),
         FlagSpec(
             "num_inter_threads", "integer", 0,
             "TensorFlow inter-op thread pool size; 0 lets TensorFlow choose.",

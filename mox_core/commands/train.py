@@ -23,7 +23,7 @@ import mox_core as mox
 from mox_core import recipes
 from mox_core.commands import artifacts, data, job_setup
 from mox_core.commands.model_fn import augmentation, make_model_fn
-from mox_core.constants import ModeKeys
+from mox_core.constants import MIXED_PRECISION_MODES, ModeKeys
 from mox_core.nets import default_batch_norm_decay, get_model_meta
 from mox_core.optimizer import get_optimizer_fn
 from mox_core.optimizer.learning_rate_scheduler import parse_lr_strategy, piecewise_lr
@@ -313,10 +313,15 @@ def _validation(net: str, size: int, labels: list[str], info: artifacts.ModelInf
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.seed is not None:  # the run flag `seed`, in the spelling of the other options
-        from mox_core.flags import set_flag
+    from mox_core.flags import set_flag
 
+    # the run flags, in the spelling of the other options
+    if args.seed is not None:
         set_flag("seed", args.seed)
+    if args.mixed_precision is not None:
+        set_flag("mixed_precision", args.mixed_precision)
+    if args.xla:
+        set_flag("xla", True)
     metrics = train(args.net, args.data, args.log_dir, max_steps=args.max_steps,
                     epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                     learning_rate=args.learning_rate, lr_strategy=args.lr_strategy,
@@ -405,4 +410,12 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="make the run reproducible: the same seed, data and command give the "
                         "same loss curve on a CPU (the run flag seed)")
+    p.add_argument("--mixed-precision", choices=MIXED_PRECISION_MODES, default=None,
+                   help="compute in half precision, variables and checkpoints staying float32: "
+                        "bf16 (CPUs), fp16 (GPUs, dynamic loss scaling), auto (where the "
+                        "hardware computes it natively) or off (the default; the run flag "
+                        "mixed_precision)")
+    p.add_argument("--xla", action="store_true",
+                   help="compile the model with XLA (faster on some networks, slower on "
+                        "others; the run flag xla)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from mox_core.constants import ExportKeys, ModeKeys
-from mox_core.executor import checkpoints, distributed
+from mox_core.executor import checkpoints, distributed, precision
 from mox_core.executor.cluster import Cluster, current_cluster
 from mox_core.flags import get_flag
 
@@ -91,6 +91,8 @@ class RunConfig:
     checkpoint_include_patterns: str
     checkpoint_exclude_patterns: str
     loss_scale: float
+    #: flags mixed_precision / use_fp16 / xla, resolved for this machine's devices
+    precision: precision.Precision
     #: flag seed (plus the task index of a cluster's worker): what :meth:`seeded` fixes;
     #: None: nothing is fixed
     seed: int | None
@@ -111,7 +113,7 @@ class RunConfig:
             config.inter_op_parallelism_threads = self.num_inter_threads
         if self.num_intra_threads:
             config.intra_op_parallelism_threads = self.num_intra_threads
-        return config
+        return self.precision.apply(config)
 
     @contextlib.contextmanager
     def seeded(self) -> Iterator[None]:
@@ -196,6 +198,7 @@ def build_config(*, input_fn, output_fn, model_fn, optimizer_fn, run_mode, inter
         _check_writable(log_dir)
     # A cluster is a training matter: EVAL, PREDICT and EXPORT run in this process alone.
     cluster = _cluster_from_flags() if run_mode == ModeKeys.TRAIN else None
+    towers = _towers()
     return RunConfig(
         mode=run_mode, inter_mode=inter_mode, input_fn=input_fn, output_fn=output_fn,
         model_fn=model_fn, optimizer_fn=optimizer_fn, batch_size=batch_size,
@@ -204,7 +207,7 @@ def build_config(*, input_fn, output_fn, model_fn, optimizer_fn, run_mode, inter
         output_every_n_steps=output_every, save_summary_steps=summary_steps,
         save_model_secs=secs, save_model_steps=steps, export_model=export_model,
         fetch_strategy_fn=fetch_strategy_fn,
-        towers=_towers(),
+        towers=towers,
         cluster=cluster,
         sync_replicas=(cluster is not None and cluster.num_workers > 1
                        and bool(get_flag("sync_replicas"))),
@@ -216,9 +219,29 @@ def build_config(*, input_fn, output_fn, model_fn, optimizer_fn, run_mode, inter
         trainable_exclude_patterns=get_flag("trainable_exclude_patterns"),
         checkpoint_include_patterns=get_flag("checkpoint_include_patterns"),
         checkpoint_exclude_patterns=get_flag("checkpoint_exclude_patterns"),
-        loss_scale=float(get_flag("loss_scale")),
+        loss_scale=_loss_scale(get_flag("loss_scale")),
+        precision=precision.resolve(get_flag("mixed_precision"), bool(get_flag("use_fp16")),
+                                    get_flag("xla"), _on_gpu(towers)),
         seed=_seed(cluster),
     )
+
+
+def _loss_scale(value: Any) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"flag loss_scale must be a finite number > 0 (1 is off), got {value!r}")
+    return value
+
+
+def _on_gpu(towers: Towers) -> bool:
+    """Whether the towers compute on GPUs: GPU towers, or one tower and a visible GPU."""
+    if towers.count > 1:
+        return any(device and "GPU" in device for device in towers.devices)
+    if get_flag("clone_on_cpu"):
+        return False
+    import tensorflow as tf2
+
+    return bool(tf2.config.list_physical_devices("GPU"))
 
 
 def _seed(cluster: Cluster | None) -> int | None:

@@ -84,7 +84,7 @@ def export_from(config: RunConfig, checkpoint: str, trained_inputs: Inputs | Non
             for i, value in enumerate(trained_inputs.per_tower[0])
         ]
         tower = Tower(0, 1, "")
-        with tower_context(tower), VariableSharing().call(tower):
+        with tower_context(tower), VariableSharing().call(tower), config.precision.compiled():
             spec = call_with_mode(config.model_fn, "model_fn", placeholders, ModeKeys.EXPORT)
         check_spec(spec, ModeKeys.EXPORT)
         export_dir = export_dir_for(config.log_dir, spec.export_spec.version)

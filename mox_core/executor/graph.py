@@ -2,8 +2,8 @@
 
 ``build_model`` is ``tf.estimator``'s ``_call_model_fn`` for several devices: it reads the
 inputs once, splits each batch between the towers and calls ``model_fn`` on every tower's
-share inside that tower's device, name scope and variable sharing, checking what each call
-returns. The training step built on the towers' losses is :mod:`train_op`'s.
+share inside that tower's device, name scope and variable sharing (and, with flag ``xla``,
+XLA's compile scope), checking what each call returns. The training step built on the towers' losses is :mod:`train_op`'s.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def build_model(config: RunConfig, mode: str, sharing: VariableSharing, reuse: b
             tower = Tower(index, towers.count, scope + "/" if scope else "")
             stack.enter_context(tower_context(tower))
             stack.enter_context(sharing.call(tower))
+            stack.enter_context(config.precision.compiled())
             spec = call_with_mode(config.model_fn, "model_fn", list(inputs.per_tower[index]),
                                   mode)
         check_spec(spec, mode)

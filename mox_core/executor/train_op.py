@@ -2,9 +2,11 @@
 
 ``tf.estimator``'s ``EstimatorSpec.train_op``, built by the executor from the towers' losses:
 one optimizer per loss (``optimizer_fn`` may be a list), the variables each loss trains
-(``ModelSpec`` var scopes and the trainable-pattern flags), ``loss_scale`` for float16
-training, and the global step advanced once per step -- or, in synchronous distributed
-training, through :class:`~mox_core.executor.distributed.SyncReplicas`.
+(``ModelSpec`` var scopes and the trainable-pattern flags), the loss scale of float16 training
+(flag ``loss_scale``, fixed, or :class:`~mox_core.executor.precision.DynamicLossScale` under
+``mixed_precision=fp16``: a step whose gradients overflow is skipped), and the global step
+advanced once per step -- or, in synchronous distributed training, through
+:class:`~mox_core.executor.distributed.SyncReplicas`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mox_core.executor import checkpoints
 from mox_core.executor.config import RunConfig
 from mox_core.executor.distributed import SyncReplicas
 from mox_core.executor.inputs import call_with_mode
+from mox_core.executor.precision import DynamicLossScale
 from mox_core.executor.specs import ModelSpec
 
 
@@ -65,7 +68,13 @@ def train_op(config: RunConfig, specs: list[ModelSpec], global_step,
     if len(functions) != len(losses):
         raise ValueError(f"mox.run got {len(functions)} optimizer functions for "
                          f"{len(losses)} losses; give one, or one per loss")
-    loss_scale = config.loss_scale
+    dynamic = None
+    if config.precision.dynamic_loss_scale and config.loss_scale == 1.0:
+        if sync is not None:
+            raise ValueError("mixed_precision=fp16 with synchronous distributed training needs "
+                             "a fixed loss scale: set flag loss_scale (e.g. 1024)")
+        dynamic = DynamicLossScale()
+    loss_scale = dynamic.scale if dynamic is not None else config.loss_scale
     updates = []
     for index, (function, loss_scopes) in enumerate(zip(functions, scopes)):
         optimizer = call_with_mode(function, "optimizer_fn")
@@ -81,10 +90,10 @@ def train_op(config: RunConfig, specs: list[ModelSpec], global_step,
             device = config.towers.devices[tower_index]
             with tf.device(device) if device else contextlib.nullcontext():
                 loss = tower_spec.losses[index]
-                scaled = loss * loss_scale if loss_scale != 1.0 else loss
+                scaled = loss * tf.cast(loss_scale, loss.dtype) if _scaled(loss_scale) else loss
                 grads = optimizer.compute_gradients(scaled, var_list=variables)
-                if loss_scale != 1.0:
-                    grads = [(g / loss_scale if g is not None else None, v) for g, v in grads]
+                if _scaled(loss_scale):
+                    grads = [(_unscale(g, loss_scale), v) for g, v in grads]
                 tower_grads.append(grads)
         grads_and_vars = _average_gradients(tower_grads)
         if not grads_and_vars:
@@ -97,7 +106,11 @@ def train_op(config: RunConfig, specs: list[ModelSpec], global_step,
         step = sync.train_step(updates, update_ops)
         _note_optimizer_variables(updates)
         return step
-    applies = [optimizer.apply_gradients(grads_and_vars) for optimizer, grads_and_vars in updates]
+    if dynamic is None:
+        applies = [optimizer.apply_gradients(grads_and_vars)
+                   for optimizer, grads_and_vars in updates]
+    else:
+        applies = [_apply_if_finite(dynamic, updates)]
     _note_optimizer_variables(updates)
     # The global-step read that TensorFlow's step hooks fetch with each step (summaries,
     # checkpoints) happens before the increment, as tf.estimator orders it; unordered, a hook
@@ -114,3 +127,32 @@ def _note_optimizer_variables(updates: list[tuple]) -> None:
     for optimizer, _ in updates:
         for variable in optimizer.variables():
             tf.add_to_collection(checkpoints.OPTIMIZER_VARIABLES, variable)
+
+
+def _scaled(loss_scale) -> bool:
+    return isinstance(loss_scale, tf.Variable) or loss_scale != 1.0
+
+
+def _unscale(grad, loss_scale):
+    if grad is None:
+        return None
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values / tf.cast(loss_scale, grad.values.dtype),
+                                grad.indices, grad.dense_shape)
+    return grad / tf.cast(loss_scale, grad.dtype)
+
+
+def _apply_if_finite(dynamic: DynamicLossScale, updates: list[tuple]) -> tf.Operation:
+    """Every optimizer's update when all gradients are finite, none otherwise; then the loss
+    scale follows (halved after an overflow). The optimizers' slots are made outside the
+    condition (``apply_gradients`` creates them in an init scope)."""
+    finite = dynamic.gradients_finite([pair for _, pairs in updates for pair in pairs])
+
+    def apply():
+        with tf.control_dependencies([optimizer.apply_gradients(grads_and_vars)
+                                      for optimizer, grads_and_vars in updates]):
+            return tf.constant(True)
+
+    applied = tf.cond(finite, apply, lambda: tf.constant(False), name="apply_if_finite")
+    with tf.control_dependencies([applied]):
+        return dynamic.update(finite)
