@@ -134,8 +134,13 @@ def test_fused_and_plain_batch_norm_give_the_same_logits(name):
 @pytest.mark.parametrize("name", ["mobilenet_v1_025", "mobilenet_v2_035"])
 @pytest.mark.parametrize("run_mode", [ModeKeys.EVAL, ModeKeys.TRAIN])
 def test_nchw_gives_the_nhwc_logits_with_the_same_weights(name, run_mode):
+    # Training normalizes with the batch's statistics, which the fused kernel (the default)
+    # sums in another order in each layout: 1e-4 apart after 17 blocks. A wrong channel axis
+    # is orders of magnitude further off.
+    tolerance = 5e-4 if run_mode == ModeKeys.TRAIN else 1e-4
     testing.check_data_formats(
-        name, image_size=64, batch=4, run_mode=run_mode, dropout_keep_prob=1.0
+        name, image_size=64, batch=4, run_mode=run_mode, dropout_keep_prob=1.0,
+        rtol=tolerance, atol=tolerance,
     )
 
 
