@@ -21,6 +21,8 @@ import dataclasses
 import math
 from typing import Any
 
+from mox_core.utils.checks import finite_number
+
 #: the schedules a recipe can name
 SCHEDULES = ("cosine", "piecewise", "constant")
 #: the learning rate an optimizer gets when the user picks it over the recipe's without a rate
@@ -28,13 +30,6 @@ STANDARD_RATES = {"adam": 0.001, "rmsprop": 0.001, "adadelta": 1.0, "adagrad": 0
                   "ftrl": 0.01, "momentum": 0.01, "sgd": 0.01}
 #: warm-up never takes more than this share of a run, however short the run
 MAX_WARMUP_SHARE = 0.2
-
-
-def _positive(field: str, value: Any, *, zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0 or (value == 0 and not zero):
-        wanted = "a finite number >= 0" if zero else "a finite number > 0"
-        raise ValueError(f"Recipe {field} must be {wanted}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,10 +68,10 @@ class Recipe:
                 for item in self.optimizer_options):
             raise ValueError(f"Recipe optimizer_options must be a tuple of (keyword, value) "
                              f"pairs, got {self.optimizer_options!r}")
-        _positive("learning_rate", self.learning_rate)
-        _positive("warmup_epochs", self.warmup_epochs, zero=True)
-        _positive("weight_decay", self.weight_decay, zero=True)
-        _positive("fine_tune_rate", self.fine_tune_rate)
+        finite_number("Recipe learning_rate", self.learning_rate)
+        finite_number("Recipe warmup_epochs", self.warmup_epochs, zero=True)
+        finite_number("Recipe weight_decay", self.weight_decay, zero=True)
+        finite_number("Recipe fine_tune_rate", self.fine_tune_rate)
         for field in ("reference_batch", "epochs", "batch_size"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

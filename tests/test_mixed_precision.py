@@ -199,7 +199,7 @@ def test_auto_follows_this_machine_and_logs_its_choice(caplog):
     ("mixed_precision", "half", "flag mixed_precision must be one of off, bf16, fp16, auto, "
                                 "got 'half'"),
     ("mixed_precision", "fp16", "flag mixed_precision=fp16 needs a GPU, and none is visible"),
-    ("loss_scale", 0.0, "flag loss_scale must be a finite number > 0 (1 is off), got 0.0"),
+    ("loss_scale", 0.0, "flag loss_scale (1 is off) must be a finite number > 0, got 0.0"),
 ])
 def test_bad_precision_flags_are_named(flag, value, message):
     mox.set_flag(flag, value)

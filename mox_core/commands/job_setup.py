@@ -13,6 +13,7 @@ from typing import Any
 from mox_core.commands import artifacts
 from mox_core.flags import get_flag
 from mox_core.nets import get_model_meta
+from mox_core.utils.checks import finite_number
 
 #: the epilog of every job command's help
 FLAGS_NOTE = "Any framework run flag passes through as --flag=value (`mox flags`)."
@@ -49,12 +50,8 @@ def towers() -> int:
 
 def check_number(option: str, value: float, *, zero: bool = False) -> float:
     """``value`` of ``option`` when it is a finite number above 0 (or equal to 0 with ``zero``);
-    else a ``ValueError`` naming the option: argparse takes ``nan`` and ``inf`` for a float, and
-    a NaN rate or decay trains every weight to NaN without a word."""
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-        wanted = "a finite number >= 0" if zero else "a finite number > 0"
-        raise ValueError(f"{option} must be {wanted}, got {value}")
-    return value
+    else a ``ValueError`` naming the option (:func:`mox_core.utils.checks.finite_number`)."""
+    return finite_number(option, value, zero=zero)
 
 
 def open_fitted(open_dataset: Callable[[int], Any], batch_size: int, *,

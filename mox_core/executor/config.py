@@ -24,6 +24,7 @@ from mox_core.constants import ExportKeys, ModeKeys
 from mox_core.executor import checkpoints, distributed, precision
 from mox_core.executor.cluster import Cluster, current_cluster
 from mox_core.flags import get_flag
+from mox_core.utils.checks import finite_number
 
 #: the default of ``save_model_secs`` / ``save_model_steps`` (told apart from an explicit None)
 UNSET: Any = object()
@@ -219,18 +220,11 @@ def build_config(*, input_fn, output_fn, model_fn, optimizer_fn, run_mode, inter
         trainable_exclude_patterns=get_flag("trainable_exclude_patterns"),
         checkpoint_include_patterns=get_flag("checkpoint_include_patterns"),
         checkpoint_exclude_patterns=get_flag("checkpoint_exclude_patterns"),
-        loss_scale=_loss_scale(get_flag("loss_scale")),
+        loss_scale=finite_number("flag loss_scale (1 is off)", get_flag("loss_scale")),
         precision=precision.resolve(get_flag("mixed_precision"), bool(get_flag("use_fp16")),
                                     get_flag("xla"), _on_gpu(towers)),
         seed=_seed(cluster),
     )
-
-
-def _loss_scale(value: Any) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"flag loss_scale must be a finite number > 0 (1 is off), got {value!r}")
-    return value
 
 
 def _on_gpu(towers: Towers) -> bool:

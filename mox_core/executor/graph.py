@@ -3,7 +3,8 @@
 ``build_model`` is ``tf.estimator``'s ``_call_model_fn`` for several devices: it reads the
 inputs once, splits each batch between the towers and calls ``model_fn`` on every tower's
 share inside that tower's device, name scope and variable sharing (and, with flag ``xla``,
-XLA's compile scope), checking what each call returns. The training step built on the towers' losses is :mod:`train_op`'s.
+XLA's compile scope), checking what each call returns. The training step built on the towers'
+losses is :mod:`train_op`'s.
 """
 
 from __future__ import annotations

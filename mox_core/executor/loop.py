@@ -104,6 +104,7 @@ def run_loop(config: RunConfig, steps: Steps, hooks: list[tf.train.SessionRunHoo
     until a hook or ``steps`` stops, ``max_local_steps`` steps (0: no limit) are done, or the
     input runs out; every hook's ``end`` runs when it ends so."""
     hooks = [*hooks, *plugins.session_hooks(config)]
+    config.precision.log()
     creator = _session_creator(config, scaffold, connection)
     with errors.explain_data_errors(tf.get_default_graph()):
         # (a MonitoredSession makes its session, initializing the input, as it is created)

@@ -88,7 +88,6 @@ def train(config: RunConfig):
         hooks += chief_hooks(config, scaffold, logged)
         if resumed:
             tf.logging.info("Resuming training from %s", resumed)
-        config.precision.log()
         run_loop(config, TrainSteps(step_value, last_step), hooks, scaffold, connection)
     if config.export_model and config.is_chief:
         export_from(config, tf.train.latest_checkpoint(log_dir), model.inputs)
@@ -189,7 +188,6 @@ def evaluate(config: RunConfig) -> dict[str, float]:
     with tf.Graph().as_default(), config.seeded():
         tf.train.get_or_create_global_step()
         model = build_model(config, ModeKeys.EVAL, VariableSharing())
-        config.precision.log()
         first_tower_only = len(model.specs) > 1 and config.log_first_clone
         count = model.inputs.tower_batches[0] if first_tower_only else model.inputs.dynamic_batch
         steps = EvalSteps(config, log_tensors(config, model), count)
@@ -239,7 +237,6 @@ def predict(config: RunConfig) -> None:
     with tf.Graph().as_default(), config.seeded():
         tf.train.get_or_create_global_step()
         model = build_model(config, ModeKeys.PREDICT, VariableSharing())
-        config.precision.log()
         steps = PredictSteps(config, [spec.output_info for spec in model.specs])
         run_loop(config, steps, model.hooks(inter=False), _restoring_scaffold(),
                  connect(config), max_local_steps=config.max_steps)

@@ -29,9 +29,6 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from mox_core.constants import MIXED_PRECISION_MODES
 
-#: what flag ``mixed_precision`` takes
-MODES = MIXED_PRECISION_MODES
-
 #: the session rewrite of each precision on each device kind
 _REWRITES = {
     ("bf16", "cpu"): "auto_mixed_precision_onednn_bfloat16",
@@ -95,16 +92,17 @@ class Precision:
 def resolve(requested, use_fp16: bool, xla, on_gpu: bool) -> Precision:
     """The precision a run uses: ``requested`` (flag ``mixed_precision``; MoXing's
     ``use_fp16`` asks for ``fp16`` when it is ``off``) on a GPU (``on_gpu``) or a CPU."""
-    if requested not in MODES:
-        raise ValueError(f"flag mixed_precision must be one of {', '.join(MODES)}, got "
+    if requested not in MIXED_PRECISION_MODES:
+        raise ValueError(f"flag mixed_precision must be one of "
+                         f"{', '.join(MIXED_PRECISION_MODES)}, got "
                          f"{requested!r}")
     if not isinstance(xla, bool):
         raise ValueError(f"flag xla must be True or False, got {xla!r}")
     device = "gpu" if on_gpu else "cpu"
-    if requested == "off" and use_fp16:
-        requested, why = "fp16", "flag use_fp16"
-    else:
-        why = f"mixed_precision={requested}"
+    by_use_fp16 = requested == "off" and use_fp16
+    if by_use_fp16:
+        requested = "fp16"
+    why = "flag use_fp16" if by_use_fp16 else f"mixed_precision={requested}"
     if requested == "auto":
         if on_gpu:
             capability = gpu_compute_capability()
@@ -136,7 +134,7 @@ def resolve(requested, use_fp16: bool, xla, on_gpu: bool) -> Precision:
         return Precision("fp16", device, xla, f"float16 on the GPU ({why})")
     # TensorFlow's float16 emulation on CPUs (auto_mixed_precision_cpu) is slower than float32
     # and crashes the process on training graphs (TF 2.21): never use it.
-    if use_fp16 and why == "flag use_fp16":
+    if by_use_fp16:
         warnings.warn("flag use_fp16 has no effect on a CPU (float16 needs a GPU): computing in "
                       "float32; mixed_precision=bf16 is the CPU's half precision", stacklevel=3)
         return Precision("off", device, xla, "float32 (use_fp16 needs a GPU)")
@@ -190,7 +188,7 @@ class DynamicLossScale:
 
     def __init__(self) -> None:
         local = [tf.GraphKeys.LOCAL_VARIABLES]
-        with tf.variable_scope("mox_loss_scale", reuse=tf.AUTO_REUSE):
+        with tf.variable_scope("mox_loss_scale"):
             self.scale = tf.get_variable("scale", initializer=INITIAL_LOSS_SCALE,
                                          trainable=False, collections=local)
             self.good_steps = tf.get_variable("good_steps", initializer=tf.constant(0, tf.int64),

@@ -98,9 +98,9 @@ def get_model_fn(
     ``GraphKeys.REGULARIZATION_LOSSES``; ``data_format`` is the layout the network computes in
     (``'NCHW'`` is faster on GPUs), the input stays NHWC. ``batch_norm_fused``: ``None`` (mox's
     default; MoXing's is ``False``) takes the fastest batch norm, the fused kernel wherever it
-    applies -- same variables, same numbers within float rounding, faster (a ResNet-50 training step
-    at 112 px on a 2-core CPU: 0.89 s unfused, 0.79 s fused); ``True`` the same; ``False`` the unfused ops (``tf.nn.moments``), as
-    asked. ``batch_norm_decay`` (mox's
+    applies -- same variables, same numbers within float rounding, faster (a ResNet-50
+    training step at 112 px on a 2-core CPU: 0.89 s unfused, 0.79 s fused); ``True`` the
+    same; ``False`` the unfused ops (``tf.nn.moments``), as asked. ``batch_norm_decay`` (mox's
     addition; ``None``: the family's, e.g. 0.9997 for MobileNet) is the decay of the batch-norm
     moving averages, given to the family's arg scope: a short training needs a lower one for
     its averages to settle (``mox train`` picks it for the run's length).
